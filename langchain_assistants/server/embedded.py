@@ -1,0 +1,100 @@
+"""Run the server inside this process, in a background thread, on a free loopback port.
+
+Tests, notebooks and the demo use it::
+
+    with start_server(model="scripted:demo.json") as server:
+        client = OpenAI(base_url=server.base_url, api_key=server.api_key)
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+from pydantic import SecretStr
+
+from .app import create_app
+from .settings import ServerSettings
+
+
+@dataclass
+class RunningServer:
+    """A server running in a background thread; ``stop()`` shuts it down cleanly."""
+
+    base_url: str
+    api_key: str
+    _server: uvicorn.Server = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+    _tmpdir: tempfile.TemporaryDirectory[str] | None = field(default=None, repr=False)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
+            self._tmpdir = None
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def start_server(
+    *,
+    db: str | None = None,
+    model: str | None = None,
+    api_key: str | None = None,
+    run_expiry_seconds: float = 600.0,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    startup_timeout: float = 30.0,
+    **settings: Any,
+) -> RunningServer:
+    """Start the server and return once it accepts requests.
+
+    ``db`` defaults to a SQLite file in a temporary directory removed at ``stop()``;
+    ``port=0`` picks a free port. Without ``api_key`` the server accepts any key and
+    the returned ``api_key`` is a placeholder for clients that require one.
+    """
+    tmpdir = None
+    if db is None:
+        tmpdir = tempfile.TemporaryDirectory(prefix="langchain-assistants-")
+        db = f"{tmpdir.name}/assistants.db"
+    config = ServerSettings(
+        db=db,
+        model=model,
+        api_key=None if api_key is None else SecretStr(api_key),
+        run_expiry_seconds=run_expiry_seconds,
+        **settings,
+    )
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(config), host=host, port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, name="langchain-assistants-server", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + startup_timeout
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            raise RuntimeError("The embedded langchain-assistants server did not start.")
+        time.sleep(0.01)
+    bound_port = server.servers[0].sockets[0].getsockname()[1]
+    return RunningServer(
+        base_url=f"http://{host}:{bound_port}/v1",
+        api_key=api_key or "local",
+        _server=server,
+        _thread=thread,
+        _tmpdir=tmpdir,
+    )

@@ -1,0 +1,88 @@
+"""Pure functions: a run's stored state as the chat model's prompt, and back.
+
+The prompt is the system message (the run's instructions), the thread's messages
+(after the truncation strategy) as human/AI messages, then this run's own model turns
+and tool results (its transcript).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+    messages_from_dict,
+    messages_to_dict,
+)
+
+
+def message_text(message: dict[str, Any]) -> str:
+    """The text of a stored message's content blocks."""
+    return "".join(
+        block["text"]["value"]
+        for block in message.get("content", [])
+        if block.get("type") == "text"
+    )
+
+
+def _human_content(message: dict[str, Any]) -> str | list[str | dict[str, Any]]:
+    blocks = message.get("content", [])
+    if all(b.get("type") == "text" for b in blocks):
+        return message_text(message)
+    parts: list[str | dict[str, Any]] = []
+    for block in blocks:
+        if block["type"] == "text":
+            parts.append({"type": "text", "text": block["text"]["value"]})
+        elif block["type"] == "image_url":
+            parts.append({"type": "image_url", "image_url": block["image_url"]})
+        elif block["type"] == "image_file":
+            # Files are not served by this server yet: tell the model what is there.
+            parts.append({"type": "text", "text": f"[image file {block['image_file']['file_id']}]"})
+    return parts
+
+
+def thread_as_messages(messages: list[dict[str, Any]]) -> list[BaseMessage]:
+    out: list[BaseMessage] = []
+    for message in messages:
+        if message["role"] == "assistant":
+            out.append(AIMessage(content=message_text(message)))
+        else:
+            out.append(HumanMessage(content=_human_content(message)))
+    return out
+
+
+def truncate(
+    messages: list[dict[str, Any]], strategy: dict[str, Any] | None
+) -> list[dict[str, Any]]:
+    """Apply ``truncation_strategy``: ``last_messages`` keeps the newest n messages."""
+    if strategy and strategy.get("type") == "last_messages" and strategy.get("last_messages"):
+        return messages[-int(strategy["last_messages"]) :]
+    return messages
+
+
+def build_prompt(
+    run: dict[str, Any], thread_messages: list[dict[str, Any]], transcript: list[dict[str, Any]]
+) -> list[BaseMessage]:
+    prompt: list[BaseMessage] = []
+    if run.get("instructions"):
+        prompt.append(SystemMessage(content=run["instructions"]))
+    prompt += thread_as_messages(truncate(thread_messages, run.get("truncation_strategy")))
+    prompt += messages_from_dict(transcript)
+    return prompt
+
+
+def transcript_entries(ai: AIMessage, tool_results: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """A model turn and the tool results answering it, as storable dicts."""
+    turn: list[BaseMessage] = [AIMessage(content=ai.content, tool_calls=ai.tool_calls)]
+    turn += [ToolMessage(content=output, tool_call_id=call_id) for call_id, output in tool_results]
+    return messages_to_dict(turn)
+
+
+def tool_result_entries(tool_results: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    return messages_to_dict(
+        [ToolMessage(content=output, tool_call_id=call_id) for call_id, output in tool_results]
+    )

@@ -1,0 +1,74 @@
+"""Which LangChain chat model runs a run.
+
+A run's ``model`` that is itself a model spec (``scripted:PATH`` or an ``init_chat_model``
+string such as ``openai:gpt-4.1-mini`` / ``ollama:qwen3``) selects that model; any other
+name (``gpt-4o``) runs on the server's ``--model``. Models are built once and cached.
+"""
+
+from __future__ import annotations
+
+from langchain_core.language_models import BaseChatModel
+
+SCRIPTED_PREFIX = "scripted:"
+
+
+class ModelUnavailableError(RuntimeError):
+    """No chat model can be built for a run's model name."""
+
+
+def _init_chat_model_providers() -> frozenset[str]:
+    try:
+        from langchain.chat_models.base import _BUILTIN_PROVIDERS
+
+        return frozenset(_BUILTIN_PROVIDERS)
+    except ImportError:  # pragma: no cover - langchain is a server dependency
+        return frozenset({"openai", "anthropic", "ollama", "azure_openai", "google_genai"})
+
+
+def is_model_spec(name: str | None) -> bool:
+    if not name:
+        return False
+    if name.startswith(SCRIPTED_PREFIX):
+        return True
+    provider = name.split(":", 1)[0] if ":" in name else ""
+    return provider.replace("-", "_") in _init_chat_model_providers()
+
+
+def build_model(spec: str) -> BaseChatModel:
+    """Build the chat model a spec names; errors say which spec failed and why."""
+    if spec.startswith(SCRIPTED_PREFIX):
+        from ...testing import ScriptedChatModel
+
+        path = spec[len(SCRIPTED_PREFIX) :]
+        try:
+            return ScriptedChatModel.from_file(path)
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailableError(f"Cannot load scripted model {path!r}: {exc}") from exc
+    try:
+        from langchain.chat_models import init_chat_model
+
+        return init_chat_model(spec)
+    except Exception as exc:
+        raise ModelUnavailableError(f"Cannot initialise chat model {spec!r}: {exc}") from exc
+
+
+class ModelResolver:
+    def __init__(self, default_spec: str | None) -> None:
+        self.default_spec = default_spec
+        self._cache: dict[str, BaseChatModel] = {}
+
+    def spec_for(self, model_name: str | None) -> str:
+        if is_model_spec(model_name):
+            return str(model_name)
+        if self.default_spec:
+            return self.default_spec
+        raise ModelUnavailableError(
+            f"No chat model is configured for model {model_name!r}: start the server with "
+            "--model SPEC (e.g. openai:gpt-4.1-mini) or name a model spec on the assistant."
+        )
+
+    def resolve(self, model_name: str | None) -> BaseChatModel:
+        spec = self.spec_for(model_name)
+        if spec not in self._cache:
+            self._cache[spec] = build_model(spec)
+        return self._cache[spec]

@@ -1,0 +1,490 @@
+"""The run engine: each run executes as an asyncio task on a LangChain chat model.
+
+State changes go through here so that the stored objects, the published events and the
+thread lock always agree. While a run's task is alive its run dict is shared ("live")
+between the task and the endpoints, so a cancel and a completion cannot both win.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from langchain_core.messages import messages_to_dict
+from openai.types.beta.threads import Message, Run
+from openai.types.beta.threads.runs import RunStep
+
+from ..errors import bad_request
+from ..settings import ServerSettings
+from ..store import Kind, Store
+from ..wire import ACTIVE_RUN_STATUSES, checked, message_object, now, step_object, text_block
+from .conversation import build_prompt, tool_result_entries
+from .events import EventBus
+from .models import ModelResolver
+from .tools import model_tool_choice, model_tools
+from .turn import ModelTurn, ToolCall
+
+log = logging.getLogger(__name__)
+
+ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+
+
+class RunStopped(Exception):
+    """The run was cancelled or expired while its task was working."""
+
+
+def add_usage(a: dict[str, int] | None, b: dict[str, int]) -> dict[str, int]:
+    a = a or ZERO_USAGE
+    return {key: a.get(key, 0) + b.get(key, 0) for key in ZERO_USAGE}
+
+
+def limit_reached(
+    run: dict[str, Any], usage: dict[str, int], turn_usage: dict[str, int]
+) -> str | None:
+    """Which token limit of the run the usage so far exceeds, if any."""
+    if (
+        run.get("max_completion_tokens")
+        and usage["completion_tokens"] > run["max_completion_tokens"]
+    ):
+        return "max_completion_tokens"
+    if run.get("max_prompt_tokens") and turn_usage["prompt_tokens"] > run["max_prompt_tokens"]:
+        return "max_prompt_tokens"
+    return None
+
+
+def error_code(exc: BaseException) -> str:
+    name = type(exc).__name__.lower()
+    return "rate_limit_exceeded" if "ratelimit" in name else "server_error"
+
+
+class RunEngine:
+    def __init__(self, store: Store, settings: ServerSettings) -> None:
+        self.store = store
+        self.settings = settings
+        self.bus = EventBus()
+        self.models = ModelResolver(settings.model)
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._live: dict[str, dict[str, Any]] = {}
+        self._run_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._thread_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._sweeper: asyncio.Task[None] | None = None
+
+    # -- lifecycle of the engine ---------------------------------------------------------
+
+    async def startup(self) -> None:
+        await self.recover()
+        self._sweeper = asyncio.create_task(self._sweep_expired())
+
+    async def shutdown(self) -> None:
+        if self._sweeper:
+            self._sweeper.cancel()
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+
+    async def recover(self) -> None:
+        """Finish runs left active by a previous process so no thread stays locked."""
+        for run in await self.store.active_runs():
+            if run["status"] == "cancelling":
+                await self._stop(run, "cancelled")
+            elif run["expires_at"] and run["expires_at"] <= now():
+                await self._stop(run, "expired")
+            else:
+                await self._stop(
+                    run,
+                    "failed",
+                    last_error={
+                        "code": "server_error",
+                        "message": "The server stopped while this run was active.",
+                    },
+                )
+
+    async def _sweep_expired(self) -> None:
+        interval = max(0.2, min(5.0, self.settings.run_expiry_seconds / 4))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                for run in await self.store.active_runs(expired_before=now()):
+                    await self.refresh(run)
+            except Exception:  # keep sweeping; the next pass retries
+                log.exception("expiry sweep failed")
+
+    # -- thread lock and run lookup -----------------------------------------------------
+
+    def thread_lock(self, thread_id: str) -> asyncio.Lock:
+        return self._thread_locks[thread_id]
+
+    async def get_run(self, run_id: str) -> dict[str, Any] | None:
+        if run_id in self._live:
+            return dict(self._live[run_id])
+        run = await self.store.get(Kind.run, run_id)
+        return await self.refresh(run) if run else None
+
+    async def _current(self, run_id: str) -> dict[str, Any] | None:
+        """The run as it is now, without expiring it."""
+        if run_id in self._live:
+            return dict(self._live[run_id])
+        return await self.store.get(Kind.run, run_id)
+
+    async def refresh(self, run: dict[str, Any]) -> dict[str, Any]:
+        """Expire the run if its time is up (checked lazily and by the sweeper)."""
+        if not (
+            run["status"] in ACTIVE_RUN_STATUSES
+            and run.get("expires_at")
+            and run["expires_at"] <= now()
+        ):
+            return run
+        async with self._run_locks[run["id"]]:
+            current = await self.store.get(Kind.run, run["id"])
+            if current is None or current["status"] not in ACTIVE_RUN_STATUSES:
+                return current or run
+            task = self._tasks.get(run["id"])
+            if task is None:
+                return await self._stop(current, "expired")
+            self._live[run["id"]]["status"] = "expired"
+            task.cancel()
+            with contextlib.suppress(BaseException):
+                await task
+            return await self.store.get(Kind.run, run["id"]) or current
+
+    async def check_unlocked(self, thread_id: str, *, adding_message: bool) -> None:
+        """400 (never 409) while a run of this thread is active."""
+        run = await self.store.active_run(thread_id)
+        if run is not None:
+            run = await self.refresh(run)
+        if run is not None and run["status"] in ACTIVE_RUN_STATUSES:
+            if adding_message:
+                raise bad_request(
+                    f"Can't add messages to {thread_id} while a run {run['id']} is active."
+                )
+            raise bad_request(f"Thread {thread_id} already has an active run {run['id']}.")
+
+    # -- events and object updates -------------------------------------------------------
+
+    def publish(self, run_id: str, name: str, data: dict[str, Any]) -> None:
+        self.bus.publish(run_id, name, data)
+
+    async def _save_run(self, run: dict[str, Any], **columns: Any) -> dict[str, Any]:
+        run = checked(Run, run)
+        live = self._live.get(run["id"])
+        if live is not None:
+            live.update(run)
+        await self.store.save_run(run, **columns)
+        self.publish(run["id"], f"thread.run.{run['status']}", run)
+        return run
+
+    async def _transition(
+        self, run: dict[str, Any], status: str, columns: dict[str, Any] | None = None, **fields: Any
+    ) -> dict[str, Any]:
+        """Move a live run on; raises RunStopped if it was cancelled or expired meanwhile."""
+        live = self._live.get(run["id"])
+        if live is not None and live["status"] in ("cancelling", "cancelled", "expired"):
+            raise RunStopped
+        return await self._save_run({**run, "status": status, **fields}, **(columns or {}))
+
+    async def open_step(self, run: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
+        step = step_object(run, details)
+        await self.store.insert(Kind.step, step, thread_id=run["thread_id"], run_id=run["id"])
+        self.publish(run["id"], "thread.run.step.created", step)
+        self.publish(run["id"], "thread.run.step.in_progress", step)
+        return step
+
+    async def finish_step(self, step: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        step = checked(RunStep, {**step, **fields})
+        await self.store.save(Kind.step, step)
+        self.publish(step["run_id"], f"thread.run.step.{step['status']}", step)
+        return step
+
+    async def open_message(self, run: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        message = message_object(
+            run["thread_id"],
+            role="assistant",
+            content=[],
+            status="in_progress",
+            assistant_id=run["assistant_id"],
+            run_id=run["id"],
+        )
+        step = await self.open_step(
+            run, {"type": "message_creation", "message_creation": {"message_id": message["id"]}}
+        )
+        await self.store.insert(Kind.message, message, thread_id=run["thread_id"], run_id=run["id"])
+        self.publish(run["id"], "thread.message.created", message)
+        self.publish(run["id"], "thread.message.in_progress", message)
+        return step, message
+
+    async def complete_message(
+        self, message: dict[str, Any], step: dict[str, Any], text: str, usage: dict[str, int] | None
+    ) -> None:
+        message = checked(
+            Message,
+            {
+                **message,
+                "status": "completed",
+                "completed_at": now(),
+                "content": [text_block(text)],
+            },
+        )
+        await self.store.save(Kind.message, message)
+        self.publish(message["run_id"], "thread.message.completed", message)
+        await self.finish_step(step, status="completed", completed_at=now(), usage=usage)
+
+    # -- starting, resuming, cancelling -------------------------------------------------
+
+    def start(self, run: dict[str, Any]) -> None:
+        """Execute a queued run in the background."""
+        self._live[run["id"]] = dict(run)
+        task = asyncio.create_task(self._execute(run["id"]), name=f"run {run['id']}")
+        self._tasks[run["id"]] = task
+
+        def done(finished: asyncio.Task[None]) -> None:
+            # A resumed run may already have a new task: only forget our own.
+            if self._tasks.get(run["id"]) is finished:
+                del self._tasks[run["id"]]
+                self._live.pop(run["id"], None)
+
+        task.add_done_callback(done)
+
+    async def submit_tool_outputs(
+        self, run: dict[str, Any], outputs: list[tuple[str | None, str | None]]
+    ) -> dict[str, Any]:
+        """Record all outputs of a ``requires_action`` and queue the run to continue."""
+        run = await self.get_run(run["id"]) or run
+        async with self._run_locks[run["id"]]:
+            run = await self._current(run["id"]) or run
+            if run["status"] != "requires_action":
+                raise bad_request(f'Runs in status "{run["status"]}" do not accept tool outputs.')
+            expected = [
+                c["id"] for c in run["required_action"]["submit_tool_outputs"]["tool_calls"]
+            ]
+            given = {call_id: output for call_id, output in outputs if call_id is not None}
+            if sorted(given) != sorted(expected) or len(outputs) != len(expected):
+                raise bad_request(
+                    "Expected tool outputs for call_ids "
+                    f"{expected}, got {[call_id for call_id, _ in outputs]}. Submit all "
+                    "outputs of this required action in one request.",
+                    param="tool_outputs",
+                )
+            step = next(
+                s for s in await self.store.open_steps(run["id"]) if s["type"] == "tool_calls"
+            )
+            calls = []
+            for call in step["step_details"]["tool_calls"]:
+                if call["type"] == "function" and call["id"] in given:
+                    call = {
+                        **call,
+                        "function": {**call["function"], "output": given[call["id"]] or ""},
+                    }
+                calls.append(call)
+            details = {"type": "tool_calls", "tool_calls": calls}
+            transcript, _ = await self.store.run_state(run["id"])
+            transcript += tool_result_entries([(i, given[i] or "") for i in expected])
+            queued = checked(Run, {**run, "status": "queued", "required_action": None})
+            self._live[run["id"]] = dict(queued)  # claim it before any await
+            try:
+                await self.finish_step(
+                    step, status="completed", completed_at=now(), step_details=details
+                )
+                await self.store.save_run(queued, transcript=transcript)
+            except BaseException:
+                self._live.pop(run["id"], None)
+                raise
+            self.publish(run["id"], "thread.run.queued", queued)
+            self.start(queued)
+            return queued
+
+    async def cancel(self, run: dict[str, Any]) -> dict[str, Any]:
+        run = await self.get_run(run["id"]) or run
+        async with self._run_locks[run["id"]]:
+            run = await self._current(run["id"]) or run
+            if run["status"] not in ACTIVE_RUN_STATUSES:
+                raise bad_request(f"Cannot cancel run with status '{run['status']}'.")
+            if run["status"] == "cancelling":
+                return run
+            cancelling = await self._save_run({**run, "status": "cancelling"})
+            task = self._tasks.get(run["id"])
+        if task is not None and not task.done():
+            task.cancel()
+        else:
+            await self._stop(cancelling, "cancelled")
+        return cancelling
+
+    # -- ending a run -------------------------------------------------------------------
+
+    async def _stop(self, run: dict[str, Any], status: str, **fields: Any) -> dict[str, Any]:
+        """End a run that will not complete; close its open steps and messages."""
+        stamp = now()
+        step_status = {"cancelled": "cancelled", "expired": "expired"}.get(status, "failed")
+        at_field = {"cancelled": "cancelled_at", "expired": "expired_at"}.get(status, "failed_at")
+        reason = {"cancelled": "run_cancelled", "expired": "run_expired"}.get(status, "run_failed")
+        for step in await self.store.open_steps(run["id"]):
+            extra = (
+                {"last_error": fields["last_error"]}
+                if status == "failed" and fields.get("last_error")
+                else {}
+            )
+            await self.finish_step(step, status=step_status, **{at_field: stamp}, **extra)
+        for message in await self.store.open_messages(run["id"]):
+            message = checked(
+                Message,
+                {
+                    **message,
+                    "status": "incomplete",
+                    "incomplete_at": stamp,
+                    "incomplete_details": {"reason": reason},
+                },
+            )
+            await self.store.save(Kind.message, message)
+            self.publish(run["id"], "thread.message.incomplete", message)
+        _, usage = await self.store.run_state(run["id"])
+        run_at = {"cancelled": "cancelled_at", "failed": "failed_at"}.get(status)
+        final = {**run, "status": status, "required_action": None, "usage": usage, **fields}
+        if run_at:
+            final[run_at] = stamp
+        final = await self._save_run(final)
+        self.bus.close(run["id"])
+        return final
+
+    # -- executing ----------------------------------------------------------------------
+
+    async def _execute(self, run_id: str) -> None:
+        run = self._live[run_id]
+        try:
+            run = await self._transition(
+                run, "in_progress", started_at=run.get("started_at") or now()
+            )
+            await self._loop(run)
+        except (asyncio.CancelledError, RunStopped):
+            status = self._live.get(run_id, run)["status"]
+            stored = await self.store.get(Kind.run, run_id) or run
+            if stored["status"] in ACTIVE_RUN_STATUSES:
+                await self._stop(stored, "expired" if status == "expired" else "cancelled")
+        except Exception as exc:
+            log.warning("run %s failed: %s: %s", run_id, type(exc).__name__, exc)
+            stored = await self.store.get(Kind.run, run_id) or run
+            message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            await self._stop(
+                stored, "failed", last_error={"code": error_code(exc), "message": message[:2000]}
+            )
+
+    async def _loop(self, run: dict[str, Any]) -> None:
+        model = self.models.resolve(run["model"])
+        tools = model_tools(run["tools"])
+        choice = model_tool_choice(run["tool_choice"])
+        bound: Any = model
+        if tools and choice != "none":
+            bound = (
+                model.bind_tools(tools, tool_choice=choice) if choice else model.bind_tools(tools)
+            )
+        thread_messages = await self.store.thread_messages(run["thread_id"], exclude_run=run["id"])
+        transcript, usage = await self.store.run_state(run["id"])
+        usage = usage or dict(ZERO_USAGE)
+        while True:
+            turn = ModelTurn(self, run)
+            await turn.stream(bound, build_prompt(run, thread_messages, transcript))
+            turn_usage = turn.usage
+            usage = add_usage(usage, turn_usage)
+            calls = turn.tool_calls
+            if not run.get("parallel_tool_calls", True):
+                calls = calls[:1]
+            if not calls:
+                await turn.close_message(turn_usage)
+                await self.store.save_run(run, usage=usage)
+                if reason := limit_reached(run, usage, turn_usage):
+                    await self._finish(
+                        run, "incomplete", usage, incomplete_details={"reason": reason}
+                    )
+                else:
+                    await self._finish(run, "completed", usage, completed_at=now())
+                return
+            await turn.close_message(None)
+            assert turn.tool_step is not None
+            step = {
+                **turn.tool_step,
+                "step_details": {
+                    "type": "tool_calls",
+                    "tool_calls": [c.step_entry() for c in calls],
+                },
+            }
+            code_calls = [c for c in calls if c.is_code_interpreter]
+            results = await self._run_code(run, turn, code_calls) if code_calls else []
+            transcript += messages_to_dict([turn.ai_message(calls)]) + tool_result_entries(results)
+            step["step_details"]["tool_calls"] = [
+                self._with_logs(entry, results) for entry in step["step_details"]["tool_calls"]
+            ]
+            pending = [c for c in calls if not c.is_code_interpreter]
+            if reason := limit_reached(run, usage, turn_usage):
+                await self.store.save_run(run, transcript=transcript, usage=usage)
+                await self.finish_step(
+                    step, status="completed", completed_at=now(), usage=turn_usage
+                )
+                await self._finish(run, "incomplete", usage, incomplete_details={"reason": reason})
+                return
+            if pending:
+                await self.store.save(Kind.step, checked(RunStep, {**step, "usage": turn_usage}))
+                required = {
+                    "type": "submit_tool_outputs",
+                    "submit_tool_outputs": {
+                        "tool_calls": [
+                            {
+                                "id": c.id,
+                                "type": "function",
+                                "function": {"name": c.name, "arguments": c.arguments},
+                            }
+                            for c in pending
+                        ]
+                    },
+                }
+                await self._transition(
+                    run,
+                    "requires_action",
+                    {"transcript": transcript, "usage": usage},
+                    required_action=required,
+                )
+                self.bus.close(run["id"])
+                return
+            await self.store.save_run(run, transcript=transcript, usage=usage)
+            await self.finish_step(step, status="completed", completed_at=now(), usage=turn_usage)
+
+    async def _finish(
+        self, run: dict[str, Any], status: str, usage: dict[str, int], **fields: Any
+    ) -> None:
+        await self._transition(run, status, usage=usage, **fields)
+        self.bus.close(run["id"])
+
+    @staticmethod
+    def _with_logs(entry: dict[str, Any], results: list[tuple[str, str]]) -> dict[str, Any]:
+        for call_id, logs in results:
+            if entry["id"] == call_id and entry["type"] == "code_interpreter":
+                outputs = [{"type": "logs", "logs": logs}]
+                return {
+                    **entry,
+                    "code_interpreter": {**entry["code_interpreter"], "outputs": outputs},
+                }
+        return entry
+
+    async def _run_code(
+        self, run: dict[str, Any], turn: ModelTurn, calls: list[ToolCall]
+    ) -> list[tuple[str, str]]:
+        """Execute code_interpreter calls in the sandbox; their logs go back to the model."""
+        from ...sandbox import arun_python
+
+        results = []
+        workdir = Path(self.settings.sandbox_root) / run["thread_id"]
+        for call in calls:
+            turn.publish_code_input(call)
+            result = await arun_python(
+                str(call.args.get("input", "")),
+                workdir=workdir,
+                timeout=self.settings.code_timeout_seconds,
+                memory_mb=self.settings.code_memory_mb,
+            )
+            turn.publish_code_outputs(call, result.logs)
+            results.append((call.id, result.logs))
+        return results

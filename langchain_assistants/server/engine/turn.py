@@ -1,0 +1,229 @@
+"""One model turn, streamed: text becomes a message, tool calls become a tool-calls step.
+
+As chunks arrive the turn lazily creates the run step and message (so ``*.created``
+events precede their deltas, as the SDK's accumulator needs) and publishes
+``thread.message.delta`` / ``thread.run.step.delta`` events.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+
+from ..ids import new_id
+from ..wire import now
+from .tools import CODE_INTERPRETER
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
+
+    from .runner import RunEngine
+
+
+@dataclass
+class ToolCall:
+    """A tool call as the API shows it; ``arguments`` is the raw JSON text."""
+
+    index: int
+    id: str
+    name: str
+    arguments: str = ""
+
+    @property
+    def args(self) -> dict[str, Any]:
+        try:
+            value = json.loads(self.arguments or "{}")
+        except json.JSONDecodeError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def is_code_interpreter(self) -> bool:
+        return self.name == CODE_INTERPRETER
+
+    def step_entry(self) -> dict[str, Any]:
+        if self.is_code_interpreter:
+            code = str(self.args.get("input", ""))
+            return {
+                "id": self.id,
+                "type": "code_interpreter",
+                "code_interpreter": {"input": code, "outputs": []},
+            }
+        return {
+            "id": self.id,
+            "type": "function",
+            "function": {"name": self.name, "arguments": self.arguments, "output": None},
+        }
+
+
+def chunk_text(message: BaseMessage) -> str:
+    content = message.content
+    if isinstance(content, str):
+        return content
+    return "".join(
+        str(part.get("text", ""))
+        for part in content
+        if isinstance(part, dict) and part.get("type") == "text"
+    )
+
+
+def usage_of(message: BaseMessage | None) -> dict[str, int]:
+    meta = getattr(message, "usage_metadata", None) or {}
+    prompt = int(meta.get("input_tokens", 0))
+    completion = int(meta.get("output_tokens", 0))
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": int(meta.get("total_tokens", prompt + completion)),
+    }
+
+
+@dataclass
+class ModelTurn:
+    engine: RunEngine
+    run: dict[str, Any]
+    text: str = ""
+    message: dict[str, Any] | None = None
+    message_step: dict[str, Any] | None = None
+    tool_step: dict[str, Any] | None = None
+    calls: dict[int, ToolCall] = field(default_factory=dict)
+    result: BaseMessage | None = None
+
+    async def stream(self, model: Runnable[Any, Any], prompt: list[BaseMessage]) -> None:
+        """Run the model on ``prompt``, publishing deltas as they arrive."""
+        total: BaseMessage | None = None
+        async for chunk in model.astream(prompt):
+            total = (
+                chunk if total is None or not isinstance(total, AIMessageChunk) else total + chunk
+            )
+            if piece := chunk_text(chunk):
+                await self._text_delta(piece)
+            for position, part in enumerate(getattr(chunk, "tool_call_chunks", None) or []):
+                await self._tool_call_delta(position, part)
+        self.result = total
+        if total is not None and not getattr(total, "tool_call_chunks", None):
+            # A model that does not stream answers with one whole message.
+            for position, call in enumerate(getattr(total, "tool_calls", None) or []):
+                await self._tool_call_delta(
+                    position,
+                    {
+                        "index": position,
+                        "id": call.get("id"),
+                        "name": call["name"],
+                        "args": json.dumps(call["args"]),
+                    },
+                )
+
+    @property
+    def tool_calls(self) -> list[ToolCall]:
+        return [self.calls[i] for i in sorted(self.calls)]
+
+    @property
+    def usage(self) -> dict[str, int]:
+        return usage_of(self.result)
+
+    def ai_message(self, calls: list[ToolCall]) -> AIMessage:
+        """The turn as the transcript keeps it (our call ids, the kept calls only)."""
+        return AIMessage(
+            content=self.text,
+            tool_calls=[
+                {"id": c.id, "name": c.name, "args": c.args, "type": "tool_call"} for c in calls
+            ],
+        )
+
+    # -- text ---------------------------------------------------------------------------
+
+    async def _text_delta(self, piece: str) -> None:
+        if self.message is None:
+            self.message_step, self.message = await self.engine.open_message(self.run)
+        block: dict[str, Any] = {"index": 0, "type": "text", "text": {"value": piece}}
+        if not self.text:
+            block["text"]["annotations"] = []
+        self.text += piece
+        self.engine.publish(
+            self.run["id"],
+            "thread.message.delta",
+            {
+                "id": self.message["id"],
+                "object": "thread.message.delta",
+                "delta": {"content": [block]},
+            },
+        )
+
+    async def close_message(self, usage: dict[str, int] | None) -> None:
+        if self.message is not None and self.message_step is not None:
+            await self.engine.complete_message(self.message, self.message_step, self.text, usage)
+            self.message = self.message_step = None
+
+    # -- tool calls ---------------------------------------------------------------------
+
+    async def _tool_call_delta(self, position: int, part: Any) -> None:
+        index = part.get("index")
+        index = position if index is None else int(index)
+        fragment = part.get("args") or ""
+        call = self.calls.get(index)
+        if call is None:
+            await self.close_message(None)
+            if self.tool_step is None:
+                self.tool_step = await self.engine.open_step(
+                    self.run, {"type": "tool_calls", "tool_calls": []}
+                )
+            call = ToolCall(
+                index=index, id=part.get("id") or new_id("call"), name=part.get("name") or ""
+            )
+            self.calls[index] = call
+            # The first delta announces the call with empty arguments; fragments follow.
+            entry: dict[str, Any]
+            if call.is_code_interpreter:
+                entry = {"code_interpreter": {"input": "", "outputs": []}}
+            else:
+                entry = {"function": {"name": call.name, "arguments": "", "output": None}}
+            self._publish_step_delta(
+                {"index": index, "id": call.id, "type": self._type(call), **entry}
+            )
+        call.arguments += fragment
+        if fragment and not call.is_code_interpreter:
+            self._publish_step_delta(
+                {"index": index, "type": "function", "function": {"arguments": fragment}}
+            )
+
+    @staticmethod
+    def _type(call: ToolCall) -> str:
+        return "code_interpreter" if call.is_code_interpreter else "function"
+
+    def _publish_step_delta(self, tool_call_delta: dict[str, Any]) -> None:
+        assert self.tool_step is not None
+        self.engine.publish(
+            self.run["id"],
+            "thread.run.step.delta",
+            {
+                "id": self.tool_step["id"],
+                "object": "thread.run.step.delta",
+                "delta": {"step_details": {"type": "tool_calls", "tool_calls": [tool_call_delta]}},
+            },
+        )
+
+    def publish_code_input(self, call: ToolCall) -> None:
+        self._publish_step_delta(
+            {
+                "index": call.index,
+                "type": "code_interpreter",
+                "code_interpreter": {"input": str(call.args.get("input", ""))},
+            }
+        )
+
+    def publish_code_outputs(self, call: ToolCall, logs: str) -> None:
+        self._publish_step_delta(
+            {
+                "index": call.index,
+                "type": "code_interpreter",
+                "code_interpreter": {"outputs": [{"index": 0, "type": "logs", "logs": logs}]},
+            }
+        )
+
+
+def completed_fields() -> dict[str, Any]:
+    return {"status": "completed", "completed_at": now()}

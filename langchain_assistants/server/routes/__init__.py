@@ -1,0 +1,11 @@
+"""HTTP routes, one module per resource of the Assistants v2 API."""
+
+from fastapi import APIRouter
+
+from . import assistants, messages, runs, steps, threads
+
+router = APIRouter()
+for module in (assistants, threads, messages, runs, steps):
+    router.include_router(module.router)
+
+__all__ = ["router"]

@@ -1,0 +1,48 @@
+"""``/assistants``: create, list, retrieve, modify, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from openai.types.beta import Assistant
+
+from ..schemas import AssistantCreate, AssistantUpdate
+from ..store import Kind
+from ..wire import assistant_object, checked, deleted_object
+from .common import Lister, Svc, fetch, list_page
+
+router = APIRouter(prefix="/assistants", tags=["assistants"])
+
+
+@router.post("")
+async def create_assistant(body: AssistantCreate, svc: Svc) -> dict[str, Any]:
+    assistant = assistant_object(body)
+    await svc.store.insert(Kind.assistant, assistant)
+    return assistant
+
+
+@router.get("")
+async def list_assistants(svc: Svc, params: Lister) -> dict[str, Any]:
+    return await list_page(svc, Kind.assistant, params)
+
+
+@router.get("/{assistant_id}")
+async def retrieve_assistant(assistant_id: str, svc: Svc) -> dict[str, Any]:
+    return await fetch(svc, Kind.assistant, assistant_id)
+
+
+@router.post("/{assistant_id}")
+async def modify_assistant(assistant_id: str, body: AssistantUpdate, svc: Svc) -> dict[str, Any]:
+    assistant = await fetch(svc, Kind.assistant, assistant_id)
+    changes = body.model_dump(exclude_unset=True, exclude={"reasoning_effort"})
+    assistant = checked(Assistant, {**assistant, **changes})
+    await svc.store.save(Kind.assistant, assistant)
+    return assistant
+
+
+@router.delete("/{assistant_id}")
+async def delete_assistant(assistant_id: str, svc: Svc) -> dict[str, Any]:
+    await fetch(svc, Kind.assistant, assistant_id)
+    await svc.store.delete(Kind.assistant, assistant_id)
+    return deleted_object("assistant", assistant_id)

@@ -1,0 +1,101 @@
+"""What every route uses: the app's services, lookups that 404, list query parameters."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, Query, Request
+from sse_starlette import EventSourceResponse
+
+from ..engine.events import Event
+from ..engine.runner import RunEngine
+from ..errors import not_found
+from ..settings import ServerSettings
+from ..store import Kind, Page, Store
+from ..wire import list_object
+
+
+@dataclass
+class Services:
+    settings: ServerSettings
+    store: Store
+    engine: RunEngine
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services  # type: ignore[no-any-return]
+
+
+Svc = Annotated[Services, Depends(services)]
+
+
+async def fetch(svc: Services, kind: Kind, object_id: str) -> dict[str, Any]:
+    """The stored object, or 404 in the API's words."""
+    obj = await svc.store.get(kind, object_id)
+    if obj is None:
+        raise not_found(kind.label, object_id)
+    return obj
+
+
+async def fetch_in_thread(
+    svc: Services, kind: Kind, thread_id: str, object_id: str
+) -> dict[str, Any]:
+    obj = await svc.store.get(kind, object_id)
+    if obj is None or obj.get("thread_id") != thread_id:
+        raise not_found(kind.label, object_id)
+    return obj
+
+
+@dataclass(frozen=True)
+class ListParams:
+    limit: int
+    order: str
+    after: str | None
+    before: str | None
+
+
+def list_params(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    order: Literal["asc", "desc"] = "desc",
+    after: str | None = None,
+    before: str | None = None,
+) -> ListParams:
+    return ListParams(limit, order, after, before)
+
+
+Lister = Annotated[ListParams, Depends(list_params)]
+
+
+async def list_page(
+    svc: Services, kind: Kind, params: ListParams, **filters: Any
+) -> dict[str, Any]:
+    page: Page = await svc.store.page(
+        kind,
+        limit=params.limit,
+        order=params.order,
+        after=params.after,
+        before=params.before,
+        **filters,
+    )
+    return list_object(page.items, page.has_more)
+
+
+def event_stream(
+    svc: Services, run_id: str, queue: Any, first: Iterable[Event] = ()
+) -> EventSourceResponse:
+    """Server-sent events of one run until it pauses or ends, then ``done``."""
+
+    async def frames() -> AsyncIterator[dict[str, str]]:
+        try:
+            for event in first:
+                yield {"event": event.name, "data": json.dumps(event.data)}
+            while (event := await queue.get()) is not None:
+                yield {"event": event.name, "data": json.dumps(event.data)}
+            yield {"event": "done", "data": "[DONE]"}
+        finally:
+            svc.engine.bus.unsubscribe(run_id, queue)
+
+    return EventSourceResponse(frames(), ping=15)

@@ -1,0 +1,129 @@
+"""``/threads/{thread_id}/runs``: create (optionally streamed), list, retrieve, modify,
+cancel, submit tool outputs. Run responses carry ``openai-poll-after-ms`` so the SDK's
+polling helpers wait milliseconds, not a second."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, Response
+from openai.types.beta.threads import Run
+
+from ..engine.events import Event
+from ..schemas import MessageCreate, MetadataUpdate, RunCreate, RunOptions, SubmitToolOutputs
+from ..store import Kind
+from ..wire import checked, run_object, user_message
+from .common import Lister, Services, Svc, event_stream, fetch, fetch_in_thread, list_page
+
+router = APIRouter(prefix="/threads/{thread_id}/runs", tags=["runs"])
+
+
+def run_response(svc: Services, run: dict[str, Any], status_code: int = 200) -> JSONResponse:
+    return JSONResponse(
+        run,
+        status_code=status_code,
+        headers={"openai-poll-after-ms": str(svc.settings.poll_after_ms)},
+    )
+
+
+async def launch_run(
+    svc: Services,
+    thread_id: str,
+    body: RunOptions,
+    *,
+    additional_messages: list[MessageCreate] = (),  # type: ignore[assignment]
+    first_events: list[Event] | None = None,
+) -> Response:
+    """Create a queued run on an unlocked thread and start it; stream it if asked."""
+    assistant = await fetch(svc, Kind.assistant, body.assistant_id)
+    engine = svc.engine
+    async with engine.thread_lock(thread_id):
+        await engine.check_unlocked(thread_id, adding_message=False)
+        if additional_messages:
+            await svc.store.insert_many(
+                Kind.message,
+                [
+                    (user_message(thread_id, m), {"thread_id": thread_id})
+                    for m in additional_messages
+                ],
+            )
+        run = run_object(thread_id, assistant, body, expiry_seconds=svc.settings.run_expiry_seconds)
+        await svc.store.insert(
+            Kind.run,
+            run,
+            thread_id=thread_id,
+            status=run["status"],
+            expires_at=run["expires_at"],
+            transcript=[],
+            usage=None,
+        )
+        if not body.stream:
+            engine.start(run)
+            return run_response(svc, run)
+        queue = engine.bus.subscribe(run["id"])
+        engine.start(run)
+    first = [
+        *(first_events or []),
+        Event("thread.run.created", run),
+        Event("thread.run.queued", run),
+    ]
+    return event_stream(svc, run["id"], queue, first)
+
+
+@router.post("")
+async def create_run(thread_id: str, body: RunCreate, svc: Svc) -> Response:
+    await fetch(svc, Kind.thread, thread_id)
+    return await launch_run(
+        svc, thread_id, body, additional_messages=body.additional_messages or []
+    )
+
+
+@router.get("")
+async def list_runs(thread_id: str, svc: Svc, params: Lister) -> dict[str, Any]:
+    await fetch(svc, Kind.thread, thread_id)
+    return await list_page(svc, Kind.run, params, thread_id=thread_id)
+
+
+async def fetch_run(svc: Services, thread_id: str, run_id: str) -> dict[str, Any]:
+    await fetch_in_thread(svc, Kind.run, thread_id, run_id)
+    run = await svc.engine.get_run(run_id)
+    assert run is not None
+    return run
+
+
+@router.get("/{run_id}")
+async def retrieve_run(thread_id: str, run_id: str, svc: Svc) -> JSONResponse:
+    return run_response(svc, await fetch_run(svc, thread_id, run_id))
+
+
+@router.post("/{run_id}")
+async def modify_run(thread_id: str, run_id: str, body: MetadataUpdate, svc: Svc) -> JSONResponse:
+    run = await fetch_run(svc, thread_id, run_id)
+    if body.metadata is not None:
+        run = checked(Run, {**run, "metadata": body.metadata})
+        await svc.store.save_run(run)
+    return run_response(svc, run)
+
+
+@router.post("/{run_id}/cancel")
+async def cancel_run(thread_id: str, run_id: str, svc: Svc) -> JSONResponse:
+    run = await fetch_run(svc, thread_id, run_id)
+    return run_response(svc, await svc.engine.cancel(run))
+
+
+@router.post("/{run_id}/submit_tool_outputs")
+async def submit_tool_outputs(
+    thread_id: str, run_id: str, body: SubmitToolOutputs, svc: Svc
+) -> Response:
+    run = await fetch_run(svc, thread_id, run_id)
+    outputs = [(o.tool_call_id, o.output) for o in body.tool_outputs]
+    if not body.stream:
+        return run_response(svc, await svc.engine.submit_tool_outputs(run, outputs))
+    queue = svc.engine.bus.subscribe(run_id)
+    try:
+        await svc.engine.submit_tool_outputs(run, outputs)
+    except BaseException:
+        svc.engine.bus.unsubscribe(run_id, queue)
+        raise
+    return event_stream(svc, run_id, queue)

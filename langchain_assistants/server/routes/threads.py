@@ -1,0 +1,69 @@
+"""``/threads``: create (with messages), create-and-run, retrieve, modify, delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+from openai.types.beta import Thread
+
+from ..engine.events import Event
+from ..schemas import ThreadCreate, ThreadCreateAndRun, ThreadUpdate
+from ..store import Kind
+from ..wire import checked, deleted_object, thread_object, user_message
+from .common import Services, Svc, fetch
+from .runs import launch_run
+
+router = APIRouter(prefix="/threads", tags=["threads"])
+
+
+async def new_thread(
+    svc: Services, body: ThreadCreate, tool_resources: Any = None
+) -> dict[str, Any]:
+    thread = thread_object(
+        metadata=body.metadata, tool_resources=body.tool_resources or tool_resources
+    )
+    await svc.store.insert(Kind.thread, thread)
+    if body.messages:
+        await svc.store.insert_many(
+            Kind.message,
+            [(user_message(thread["id"], m), {"thread_id": thread["id"]}) for m in body.messages],
+        )
+    return thread
+
+
+@router.post("")
+async def create_thread(svc: Svc, body: ThreadCreate | None = None) -> dict[str, Any]:
+    return await new_thread(svc, body or ThreadCreate())
+
+
+# Registered before "/{thread_id}" so that "runs" is not taken for a thread id.
+@router.post("/runs")
+async def create_thread_and_run(body: ThreadCreateAndRun, svc: Svc) -> Response:
+    await fetch(svc, Kind.assistant, body.assistant_id)
+    thread = await new_thread(svc, body.thread or ThreadCreate(), body.tool_resources)
+    return await launch_run(svc, thread["id"], body, first_events=[Event("thread.created", thread)])
+
+
+@router.get("/{thread_id}")
+async def retrieve_thread(thread_id: str, svc: Svc) -> dict[str, Any]:
+    return await fetch(svc, Kind.thread, thread_id)
+
+
+@router.post("/{thread_id}")
+async def modify_thread(thread_id: str, body: ThreadUpdate, svc: Svc) -> dict[str, Any]:
+    thread = await fetch(svc, Kind.thread, thread_id)
+    thread = checked(Thread, {**thread, **body.model_dump(exclude_unset=True)})
+    await svc.store.save(Kind.thread, thread)
+    return thread
+
+
+@router.delete("/{thread_id}")
+async def delete_thread(thread_id: str, svc: Svc) -> dict[str, Any]:
+    await fetch(svc, Kind.thread, thread_id)
+    run = await svc.store.active_run(thread_id)
+    if run is not None and run["status"] in ("queued", "in_progress", "cancelling"):
+        await svc.engine.cancel(run)
+    await svc.store.delete_thread(thread_id)
+    return deleted_object("thread", thread_id)

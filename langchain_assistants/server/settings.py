@@ -1,0 +1,73 @@
+"""Server settings: storage, default model, auth, run expiry and code-interpreter limits."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pydantic import SecretStr
+
+API_KEY_ENV = "LANGCHAIN_ASSISTANTS_API_KEY"
+MODEL_ENV = "LANGCHAIN_ASSISTANTS_MODEL"
+
+
+def database_url(db: str) -> str:
+    """Map ``--db`` to a SQLAlchemy async URL: a path means SQLite, a URL is kept as is.
+
+    ``postgresql://`` and ``sqlite://`` URLs get their async driver (asyncpg, aiosqlite).
+    """
+    if "://" not in db:
+        return (
+            f"sqlite+aiosqlite:///{db}"
+            if db == ":memory:"
+            else f"sqlite+aiosqlite:///{Path(db).expanduser().resolve()}"
+        )
+    scheme, rest = db.split("://", 1)
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+asyncpg://{rest}"
+    if scheme == "sqlite":
+        return f"sqlite+aiosqlite://{rest}"
+    return db
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Everything the app needs; ``api_key`` is a SecretStr so it never shows in reprs or logs."""
+
+    db: str = "langchain-assistants.db"
+    model: str | None = None
+    api_key: SecretStr | None = None
+    run_expiry_seconds: float = 600.0
+    poll_after_ms: int = 25
+    sandbox_dir: Path | None = None
+    code_timeout_seconds: float = 30.0
+    code_memory_mb: int = 1024
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def database_url(self) -> str:
+        return database_url(self.db)
+
+    @property
+    def sandbox_root(self) -> Path:
+        """Where each thread's code-interpreter working directory lives."""
+        if self.sandbox_dir is not None:
+            return self.sandbox_dir
+        if "://" not in self.db and self.db != ":memory:":
+            db_path = Path(self.db).expanduser().resolve()
+            return db_path.parent / (db_path.stem + "-sandbox")
+        return Path.cwd() / "langchain-assistants-sandbox"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> ServerSettings:
+        """Settings with the key and model taken from the environment unless given."""
+        values: dict[str, object] = {}
+        if key := os.environ.get(API_KEY_ENV):
+            values["api_key"] = SecretStr(key)
+        if model := os.environ.get(MODEL_ENV):
+            values["model"] = model
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        if isinstance(values.get("api_key"), str):
+            values["api_key"] = SecretStr(str(values["api_key"]))
+        return cls(**values)  # type: ignore[arg-type]

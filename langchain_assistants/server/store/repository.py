@@ -1,0 +1,260 @@
+"""The store: typed access to the tables, pagination, and the thread-lock query.
+
+SQLite allows one writer at a time, so on SQLite every write takes an in-process lock
+instead of failing with "database is locked"; PostgreSQL writes run concurrently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, event, select, update
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import StaticPool
+
+from ..wire import ACTIVE_RUN_STATUSES
+from .tables import AssistantRow, Base, MessageRow, RunRow, StepRow, ThreadRow
+
+
+class Kind(enum.Enum):
+    """Each stored object type: its table and the name used in 404 messages."""
+
+    assistant = (AssistantRow, "assistant")
+    thread = (ThreadRow, "thread")
+    message = (MessageRow, "message")
+    run = (RunRow, "run")
+    step = (StepRow, "run step")
+
+    @property
+    def table(self) -> Any:
+        return self.value[0]
+
+    @property
+    def label(self) -> str:
+        return self.value[1]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list: items in the requested order, and whether more follow."""
+
+    items: list[dict[str, Any]]
+    has_more: bool
+
+
+class Store:
+    """Async access to the database named by a SQLAlchemy URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {}
+        if self.is_sqlite and ":memory:" in url:
+            kwargs["poolclass"] = StaticPool
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 30}
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Single writer on SQLite; on an in-memory database the one connection is shared,
+        # so reads take the lock too.
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+        self._lock_reads = self.is_sqlite and ":memory:" in url
+
+    async def create_all(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    @asynccontextmanager
+    async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        lock = self._write_lock if (write or self._lock_reads) else None
+        if lock is None:
+            async with self._sessions() as session, session.begin():
+                yield session
+            return
+        async with lock, self._sessions() as session, session.begin():
+            yield session
+
+    # -- single objects ---------------------------------------------------------------
+
+    async def insert(self, kind: Kind, data: dict[str, Any], **columns: Any) -> None:
+        async with self._session(write=True) as s:
+            s.add(kind.table(id=data["id"], created_at=data["created_at"], data=data, **columns))
+
+    async def insert_many(
+        self, kind: Kind, rows: list[tuple[dict[str, Any], dict[str, Any]]]
+    ) -> None:
+        """Insert several ``(data, columns)`` rows in one transaction, in order."""
+        async with self._session(write=True) as s:
+            for data, columns in rows:
+                s.add(
+                    kind.table(id=data["id"], created_at=data["created_at"], data=data, **columns)
+                )
+                await s.flush()
+
+    async def get(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
+        async with self._session(write=False) as s:
+            row = await s.scalar(select(kind.table.data).where(kind.table.id == object_id))
+            return dict(row) if row is not None else None
+
+    async def save(self, kind: Kind, data: dict[str, Any], **columns: Any) -> None:
+        """Replace an object's data (and any extra columns)."""
+        async with self._session(write=True) as s:
+            await s.execute(
+                update(kind.table).where(kind.table.id == data["id"]).values(data=data, **columns)
+            )
+
+    async def delete(self, kind: Kind, object_id: str) -> bool:
+        async with self._session(write=True) as s:
+            result = await s.execute(delete(kind.table).where(kind.table.id == object_id))
+            return bool(getattr(result, "rowcount", 0))
+
+    async def delete_thread(self, thread_id: str) -> bool:
+        """Delete a thread with its messages, runs and steps, atomically."""
+        async with self._session(write=True) as s:
+            for table in (MessageRow, StepRow, RunRow):
+                await s.execute(delete(table).where(table.thread_id == thread_id))
+            result = await s.execute(delete(ThreadRow).where(ThreadRow.id == thread_id))
+            return bool(getattr(result, "rowcount", 0))
+
+    # -- lists ------------------------------------------------------------------------
+
+    async def page(
+        self,
+        kind: Kind,
+        *,
+        limit: int = 20,
+        order: str = "desc",
+        after: str | None = None,
+        before: str | None = None,
+        **filters: Any,
+    ) -> Page:
+        """A page in ``order`` by creation; ``after``/``before`` are cursor ids."""
+        table = kind.table
+        async with self._session(write=False) as s:
+            query = select(table.data)
+            for column, value in filters.items():
+                if value is not None:
+                    query = query.where(getattr(table, column) == value)
+            ascending = order == "asc"
+            reverse = False
+            if after is not None:
+                seq = await self._seq(s, table, after)
+                query = query.where(table.seq > seq if ascending else table.seq < seq)
+            if before is not None:
+                seq = await self._seq(s, table, before)
+                query = query.where(table.seq < seq if ascending else table.seq > seq)
+                # The page just before the cursor: walk backwards from it, then flip.
+                if after is None:
+                    reverse = True
+            walk_ascending = ascending != reverse
+            query = query.order_by(table.seq.asc() if walk_ascending else table.seq.desc())
+            rows = list((await s.scalars(query.limit(limit + 1))).all())
+        has_more = len(rows) > limit
+        items = [dict(r) for r in rows[:limit]]
+        if reverse:
+            items.reverse()
+        return Page(items, has_more)
+
+    @staticmethod
+    async def _seq(session: AsyncSession, table: Any, object_id: str) -> int:
+        seq = await session.scalar(select(table.seq).where(table.id == object_id))
+        # An unknown cursor matches nothing after/before it, like a cursor past the end.
+        return int(seq) if seq is not None else -1
+
+    async def thread_messages(
+        self, thread_id: str, *, exclude_run: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Every message of a thread in creation order (the model's context)."""
+        async with self._session(write=False) as s:
+            query = select(MessageRow.data).where(MessageRow.thread_id == thread_id)
+            if exclude_run is not None:
+                query = query.where(
+                    (MessageRow.run_id != exclude_run) | (MessageRow.run_id.is_(None))
+                )
+            rows = (await s.scalars(query.order_by(MessageRow.seq.asc()))).all()
+            return [dict(r) for r in rows]
+
+    # -- runs -------------------------------------------------------------------------
+
+    async def active_run(self, thread_id: str) -> dict[str, Any] | None:
+        """The run that locks this thread, if any."""
+        async with self._session(write=False) as s:
+            row = await s.scalar(
+                select(RunRow.data)
+                .where(RunRow.thread_id == thread_id, RunRow.status.in_(ACTIVE_RUN_STATUSES))
+                .order_by(RunRow.seq.desc())
+                .limit(1)
+            )
+            return dict(row) if row is not None else None
+
+    async def active_runs(self, *, expired_before: int | None = None) -> list[dict[str, Any]]:
+        async with self._session(write=False) as s:
+            query = select(RunRow.data).where(RunRow.status.in_(ACTIVE_RUN_STATUSES))
+            if expired_before is not None:
+                query = query.where(RunRow.expires_at <= expired_before)
+            return [dict(r) for r in (await s.scalars(query)).all()]
+
+    async def run_state(self, run_id: str) -> tuple[list[dict[str, Any]], dict[str, int] | None]:
+        """The run's engine transcript and running usage."""
+        async with self._session(write=False) as s:
+            row = (
+                await s.execute(select(RunRow.transcript, RunRow.usage).where(RunRow.id == run_id))
+            ).one()
+            return list(row[0] or []), row[1]
+
+    async def save_run(
+        self,
+        run: dict[str, Any],
+        *,
+        transcript: list[dict[str, Any]] | None = None,
+        usage: dict[str, int] | None = None,
+    ) -> None:
+        columns: dict[str, Any] = {"status": run["status"], "expires_at": run.get("expires_at")}
+        if transcript is not None:
+            columns["transcript"] = transcript
+        if usage is not None:
+            columns["usage"] = usage
+        await self.save(Kind.run, run, **columns)
+
+    async def open_steps(self, run_id: str) -> list[dict[str, Any]]:
+        async with self._session(write=False) as s:
+            rows = (
+                await s.scalars(
+                    select(StepRow.data).where(StepRow.run_id == run_id).order_by(StepRow.seq)
+                )
+            ).all()
+            return [dict(r) for r in rows if r["status"] == "in_progress"]
+
+    async def open_messages(self, run_id: str) -> list[dict[str, Any]]:
+        async with self._session(write=False) as s:
+            rows = (
+                await s.scalars(
+                    select(MessageRow.data)
+                    .where(MessageRow.run_id == run_id)
+                    .order_by(MessageRow.seq)
+                )
+            ).all()
+            return [dict(r) for r in rows if r["status"] == "in_progress"]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()

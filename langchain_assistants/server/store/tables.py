@@ -1,0 +1,58 @@
+"""Tables: one row per object, its wire JSON in ``data`` plus the columns we filter on.
+
+Portable SQL only (SQLite and PostgreSQL): ``seq`` is an autoincrement key that gives a
+stable creation order for pagination, since ``created_at`` has one-second resolution.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Integer, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class _Row:
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class AssistantRow(_Row, Base):
+    __tablename__ = "assistants"
+
+
+class ThreadRow(_Row, Base):
+    __tablename__ = "threads"
+
+
+class MessageRow(_Row, Base):
+    __tablename__ = "messages"
+    thread_id: Mapped[str] = mapped_column(String(64), index=True)
+    run_id: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
+
+
+class RunRow(_Row, Base):
+    __tablename__ = "runs"
+    thread_id: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    expires_at: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Engine state that is not part of the wire object: the model turns and tool
+    # results of this run (LangChain message dicts) and the running token usage.
+    transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    usage: Mapped[dict[str, int] | None] = mapped_column(JSONType, nullable=True)
+
+
+class StepRow(_Row, Base):
+    __tablename__ = "run_steps"
+    thread_id: Mapped[str] = mapped_column(String(64), index=True)
+    run_id: Mapped[str] = mapped_column(String(64), index=True)
