@@ -105,7 +105,7 @@ def message_object(
             "status": status,
             "assistant_id": assistant_id,
             "run_id": run_id,
-            "attachments": attachments,
+            "attachments": attachments or [],
             "metadata": metadata or {},
             "completed_at": created if status == "completed" else None,
             "incomplete_at": None,
@@ -119,7 +119,7 @@ def user_message(thread_id: str, body: MessageCreate) -> dict[str, Any]:
         thread_id,
         role=body.role,
         content=content_blocks(body.content),
-        attachments=[a.model_dump() for a in body.attachments] if body.attachments else None,
+        attachments=[a.model_dump() for a in body.attachments or []],
         metadata=body.metadata,
     )
 

@@ -99,7 +99,10 @@ def test_message_content_blocks_and_attachments(client: OpenAI) -> None:
         role="user",
         content=[
             {"type": "text", "text": "look"},
-            {"type": "image_url", "image_url": {"url": "https://example.com/a.png", "detail": "low"}},
+            {
+                "type": "image_url",
+                "image_url": {"url": "https://example.com/a.png", "detail": "low"},
+            },
         ],
         attachments=[{"file_id": "file_1", "tools": [{"type": "code_interpreter"}]}],
     )
@@ -122,7 +125,11 @@ def test_validation_errors_name_the_field(client: OpenAI, kwargs: dict, param: s
         client.beta.assistants.create(model="gpt-4o", **kwargs)
     assert info.value.status_code == 400
     body = info.value.body
-    assert isinstance(body, dict) and body["param"] == param and body["type"] == "invalid_request_error"
+    assert (
+        isinstance(body, dict)
+        and body["param"] == param
+        and body["type"] == "invalid_request_error"
+    )
 
 
 def test_too_many_tools_rejected(client: OpenAI) -> None:
@@ -139,9 +146,11 @@ def test_list_limit_bounds(client: OpenAI) -> None:
 
 
 def test_auth_required_with_error_envelope(server: RunningServer) -> None:
-    with OpenAI(base_url=server.base_url, api_key="wrong", max_retries=0) as bad:
-        with pytest.raises(openai.AuthenticationError) as info:
-            bad.beta.assistants.list()
+    with (
+        OpenAI(base_url=server.base_url, api_key="wrong", max_retries=0) as bad,
+        pytest.raises(openai.AuthenticationError) as info,
+    ):
+        bad.beta.assistants.list()
     assert info.value.status_code == 401
     raw = httpx2.get(f"{server.base_url}/assistants")
     assert raw.status_code == 401

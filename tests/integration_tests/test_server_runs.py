@@ -36,7 +36,10 @@ def test_create_run_and_poll_like_the_seeds(client: OpenAI) -> None:
         run = client.beta.threads.runs.retrieve(thread_id=thread.id, run_id=run.id)
     assert run.status == "completed"
     assert run.started_at and run.completed_at
-    assert run.usage and run.usage.total_tokens == run.usage.prompt_tokens + run.usage.completion_tokens > 0
+    assert (
+        run.usage
+        and run.usage.total_tokens == run.usage.prompt_tokens + run.usage.completion_tokens > 0
+    )
     messages = client.beta.threads.messages.list(thread_id=thread.id)
     assert messages.data[0].role == "assistant"
     assert text_of(messages.data[0]) == "Hello from the scripted model."
@@ -44,7 +47,9 @@ def test_create_run_and_poll_like_the_seeds(client: OpenAI) -> None:
     steps = client.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id)
     assert [s.type for s in steps.data] == ["message_creation"]
     assert steps.data[0].status == "completed" and steps.data[0].usage is not None
-    step = client.beta.threads.runs.steps.retrieve(steps.data[0].id, thread_id=thread.id, run_id=run.id)
+    step = client.beta.threads.runs.steps.retrieve(
+        steps.data[0].id, thread_id=thread.id, run_id=run.id
+    )
     assert step.step_details.type == "message_creation"
     assert step.step_details.message_creation.message_id == messages.data[0].id  # type: ignore[union-attr]
 
@@ -53,7 +58,9 @@ def test_poll_after_header_is_small(server: RunningServer, client: OpenAI) -> No
     assistant = assistant_with(client, "gpt-4o")
     thread = client.beta.threads.create()
     client.beta.threads.messages.create(thread.id, role="user", content="hello")
-    raw = client.beta.threads.runs.with_raw_response.create(thread_id=thread.id, assistant_id=assistant)
+    raw = client.beta.threads.runs.with_raw_response.create(
+        thread_id=thread.id, assistant_id=assistant
+    )
     run = raw.parse()
     retrieved = client.beta.threads.runs.with_raw_response.retrieve(run.id, thread_id=thread.id)
     assert int(retrieved.headers["openai-poll-after-ms"]) <= 100
@@ -140,7 +147,9 @@ def test_raw_sse_frames_end_with_done(server: RunningServer, client: OpenAI) -> 
         headers={"Authorization": "Bearer sk-test-local"},
     ) as response:
         body = "".join(response.iter_text())
-    frames = [f for f in body.replace("\r\n", "\n").split("\n\n") if f.strip() and not f.startswith(":")]
+    frames = [
+        f for f in body.replace("\r\n", "\n").split("\n\n") if f.strip() and not f.startswith(":")
+    ]
     assert all(f.startswith("event: ") for f in frames)
     assert frames[-1].splitlines() == ["event: done", "data: [DONE]"]
 
@@ -150,7 +159,9 @@ def _weather_run(client: OpenAI, model: str, **run_kwargs: object) -> tuple[str,
     thread = client.beta.threads.create()
     client.beta.threads.messages.create(thread.id, role="user", content="What's the weather?")
     run = client.beta.threads.runs.create_and_poll(
-        thread_id=thread.id, assistant_id=assistant, **run_kwargs  # type: ignore[arg-type]
+        thread_id=thread.id,
+        assistant_id=assistant,
+        **run_kwargs,  # type: ignore[arg-type]
     )
     return thread.id, run
 
@@ -184,7 +195,9 @@ def test_function_calling_requires_action_and_submit(client: OpenAI) -> None:
     )
     assert final.status == "completed"
     assert text_of(run_messages(client, thread_id, run.id)[0]) == "Done: noon"
-    tool_step = client.beta.threads.runs.steps.retrieve(steps[0].id, thread_id=thread_id, run_id=run.id)
+    tool_step = client.beta.threads.runs.steps.retrieve(
+        steps[0].id, thread_id=thread_id, run_id=run.id
+    )
     assert tool_step.status == "completed"
     assert [c.function.output for c in tool_step.step_details.tool_calls] == ["sunny", "noon"]  # type: ignore[union-attr]
     with pytest.raises(openai.BadRequestError, match='status "completed" do not accept'):
@@ -230,15 +243,17 @@ def test_function_calling_streamed_both_ways(client: OpenAI) -> None:
 
 
 def test_parallel_tool_calls_false_gives_one_call(client: OpenAI) -> None:
-    thread_id, run = _weather_run(client, "gpt-4o", parallel_tool_calls=False)
+    _, run = _weather_run(client, "gpt-4o", parallel_tool_calls=False)
     assert run.parallel_tool_calls is False
     assert run.required_action is not None
     assert len(run.required_action.submit_tool_outputs.tool_calls) == 1
 
 
-def test_tool_choice_none_and_echoed_options(client: OpenAI, scripted_model: Callable[..., str]) -> None:
+def test_tool_choice_none_and_echoed_options(
+    client: OpenAI, scripted_model: Callable[..., str]
+) -> None:
     model = scripted_model([{"match": "", "turns": [{"content": "plain"}]}])
-    thread_id, run = _weather_run(
+    _, run = _weather_run(
         client,
         model,
         tool_choice="none",
@@ -254,7 +269,9 @@ def test_tool_choice_none_and_echoed_options(client: OpenAI, scripted_model: Cal
     assert (run.temperature, run.top_p) == (0.2, 0.9)
 
 
-def test_truncation_strategy_limits_context(client: OpenAI, scripted_model: Callable[..., str]) -> None:
+def test_truncation_strategy_limits_context(
+    client: OpenAI, scripted_model: Callable[..., str]
+) -> None:
     # The scripted model reports one prompt token per word: fewer messages, fewer tokens.
     model = scripted_model([{"match": "", "turns": [{"content": "ok"}]}])
     assistant = assistant_with(client, model)
@@ -262,7 +279,9 @@ def test_truncation_strategy_limits_context(client: OpenAI, scripted_model: Call
         messages=[{"role": "user", "content": f"word {i} " * 20} for i in range(10)]
     )
     full = client.beta.threads.runs.create_and_poll(
-        thread_id=thread.id, assistant_id=assistant, additional_messages=[{"role": "user", "content": "q"}]
+        thread_id=thread.id,
+        assistant_id=assistant,
+        additional_messages=[{"role": "user", "content": "q"}],
     )
     short = client.beta.threads.runs.create_and_poll(
         thread_id=thread.id,
@@ -284,13 +303,20 @@ def test_max_completion_tokens_makes_run_incomplete(
         thread_id=thread.id, assistant_id=assistant, max_completion_tokens=256
     )
     assert run.status == "incomplete"
-    assert run.incomplete_details is not None and run.incomplete_details.reason == "max_completion_tokens"
+    assert (
+        run.incomplete_details is not None
+        and run.incomplete_details.reason == "max_completion_tokens"
+    )
     assert run.usage is not None and run.usage.completion_tokens > 256
     with pytest.raises(openai.BadRequestError, match="max_completion_tokens"):
-        client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant, max_completion_tokens=10)
+        client.beta.threads.runs.create(
+            thread_id=thread.id, assistant_id=assistant, max_completion_tokens=10
+        )
 
 
-def test_max_prompt_tokens_makes_run_incomplete(client: OpenAI, scripted_model: Callable[..., str]) -> None:
+def test_max_prompt_tokens_makes_run_incomplete(
+    client: OpenAI, scripted_model: Callable[..., str]
+) -> None:
     model = scripted_model([{"match": "", "turns": [{"content": "ok"}]}])
     assistant = assistant_with(client, model)
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "many words " * 200}])
@@ -298,7 +324,9 @@ def test_max_prompt_tokens_makes_run_incomplete(client: OpenAI, scripted_model: 
         thread_id=thread.id, assistant_id=assistant, max_prompt_tokens=256
     )
     assert run.status == "incomplete"
-    assert run.incomplete_details is not None and run.incomplete_details.reason == "max_prompt_tokens"
+    assert (
+        run.incomplete_details is not None and run.incomplete_details.reason == "max_prompt_tokens"
+    )
 
 
 def test_model_error_fails_run_and_unlocks_thread(client: OpenAI) -> None:
@@ -315,9 +343,10 @@ def test_model_error_fails_run_and_unlocks_thread(client: OpenAI) -> None:
 def test_unknown_model_without_default_fails_clearly(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from langchain_assistants.server.embedded import start_server
 
-    with start_server(db=str(tmp_path / "x.db")) as srv, OpenAI(
-        base_url=srv.base_url, api_key="any", max_retries=0
-    ) as c:
+    with (
+        start_server(db=str(tmp_path / "x.db")) as srv,
+        OpenAI(base_url=srv.base_url, api_key="any", max_retries=0) as c,
+    ):
         assistant = c.beta.assistants.create(model="gpt-4o")
         thread = c.beta.threads.create(messages=[{"role": "user", "content": "hi"}])
         run = c.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
@@ -347,14 +376,19 @@ def test_cancel_in_progress_run_marks_message_incomplete(
     with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant) as stream:
         for event in stream:
             if event.event == "thread.message.delta":
-                client.beta.threads.runs.cancel(event.data.id and stream.current_run.id, thread_id=thread.id)  # type: ignore[union-attr]
+                client.beta.threads.runs.cancel(
+                    event.data.id and stream.current_run.id, thread_id=thread.id
+                )  # type: ignore[union-attr]
                 break
     run_id = client.beta.threads.runs.list(thread.id).data[0].id
     final = client.beta.threads.runs.poll(run_id, thread_id=thread.id)
     assert final.status == "cancelled"
     message = client.beta.threads.messages.list(thread.id, run_id=run_id).data[0]
     assert message.status == "incomplete"
-    assert message.incomplete_details is not None and message.incomplete_details.reason == "run_cancelled"
+    assert (
+        message.incomplete_details is not None
+        and message.incomplete_details.reason == "run_cancelled"
+    )
 
 
 def test_runs_list_and_modify(client: OpenAI) -> None:
@@ -362,7 +396,9 @@ def test_runs_list_and_modify(client: OpenAI) -> None:
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "a"}])
     first = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant)
     second = client.beta.threads.runs.create_and_poll(
-        thread_id=thread.id, assistant_id=assistant, additional_messages=[{"role": "user", "content": "b"}]
+        thread_id=thread.id,
+        assistant_id=assistant,
+        additional_messages=[{"role": "user", "content": "b"}],
     )
     assert [r.id for r in client.beta.threads.runs.list(thread.id)] == [second.id, first.id]
     updated = client.beta.threads.runs.update(first.id, thread_id=thread.id, metadata={"k": "v"})
@@ -410,11 +446,27 @@ def test_run_expires_and_unlocks(tmp_path) -> None:  # type: ignore[no-untyped-d
     from langchain_assistants.server.embedded import start_server
 
     script = tmp_path / "s.json"
-    script.write_text(json.dumps({"rules": [{"match": "", "turns": [
-        {"tool_calls": [{"name": "get_time", "args": {}}]}, {"content": "late"}]}]}))
-    with start_server(db=str(tmp_path / "e.db"), model=f"scripted:{script}", run_expiry_seconds=1) as srv, OpenAI(
-        base_url=srv.base_url, api_key="any", max_retries=0
-    ) as c:
+    script.write_text(
+        json.dumps(
+            {
+                "rules": [
+                    {
+                        "match": "",
+                        "turns": [
+                            {"tool_calls": [{"name": "get_time", "args": {}}]},
+                            {"content": "late"},
+                        ],
+                    }
+                ]
+            }
+        )
+    )
+    with (
+        start_server(
+            db=str(tmp_path / "e.db"), model=f"scripted:{script}", run_expiry_seconds=1
+        ) as srv,
+        OpenAI(base_url=srv.base_url, api_key="any", max_retries=0) as c,
+    ):
         assistant = c.beta.assistants.create(model="gpt-4o", tools=WEATHER_TOOLS)
         thread = c.beta.threads.create(messages=[{"role": "user", "content": "time?"}])
         run = c.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
@@ -427,5 +479,7 @@ def test_run_expires_and_unlocks(tmp_path) -> None:  # type: ignore[no-untyped-d
             c.beta.threads.runs.submit_tool_outputs(
                 run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": call.id, "output": "x"}]
             )
-        assert c.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data[0].status == "expired"
+        assert (
+            c.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data[0].status == "expired"
+        )
         c.beta.threads.messages.create(thread.id, role="user", content="unlocked again")

@@ -30,6 +30,10 @@ from .turn import ModelTurn, ToolCall
 
 log = logging.getLogger(__name__)
 
+SERVER_STOPPED = {
+    "code": "server_error",
+    "message": "The server stopped while this run was active.",
+}
 ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
 
@@ -72,6 +76,7 @@ class RunEngine:
         self._run_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._thread_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
         self._sweeper: asyncio.Task[None] | None = None
+        self._shutting_down = False
 
     # -- lifecycle of the engine ---------------------------------------------------------
 
@@ -80,6 +85,8 @@ class RunEngine:
         self._sweeper = asyncio.create_task(self._sweep_expired())
 
     async def shutdown(self) -> None:
+        """Stop running runs; they end ``failed`` (the server stopped), never stay locked."""
+        self._shutting_down = True
         if self._sweeper:
             self._sweeper.cancel()
         tasks = list(self._tasks.values())
@@ -97,14 +104,7 @@ class RunEngine:
             elif run["expires_at"] and run["expires_at"] <= now():
                 await self._stop(run, "expired")
             else:
-                await self._stop(
-                    run,
-                    "failed",
-                    last_error={
-                        "code": "server_error",
-                        "message": "The server stopped while this run was active.",
-                    },
-                )
+                await self._stop(run, "failed", last_error=SERVER_STOPPED)
 
     async def _sweep_expired(self) -> None:
         interval = max(0.2, min(5.0, self.settings.run_expiry_seconds / 4))
@@ -363,8 +363,14 @@ class RunEngine:
         except (asyncio.CancelledError, RunStopped):
             status = self._live.get(run_id, run)["status"]
             stored = await self.store.get(Kind.run, run_id) or run
-            if stored["status"] in ACTIVE_RUN_STATUSES:
-                await self._stop(stored, "expired" if status == "expired" else "cancelled")
+            if stored["status"] not in ACTIVE_RUN_STATUSES:
+                return
+            if status == "expired":
+                await self._stop(stored, "expired")
+            elif self._shutting_down and status != "cancelling":
+                await self._stop(stored, "failed", last_error=SERVER_STOPPED)
+            else:
+                await self._stop(stored, "cancelled")
         except Exception as exc:
             log.warning("run %s failed: %s: %s", run_id, type(exc).__name__, exc)
             stored = await self.store.get(Kind.run, run_id) or run
