@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test unit integration lint format type serve demo bench clean
+.PHONY: help install test unit integration lint format type serve demo clean
 
 help: ## Show this help
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -27,24 +27,23 @@ integration: $(STAMP) ## Run integration tests only
 	$(PY) -m pytest -q tests/integration_tests
 
 lint: $(STAMP) ## ruff lint + format check
-	$(VENV)/bin/ruff check langchain_assistants tests examples bench
-	$(VENV)/bin/ruff format --check langchain_assistants tests examples bench
+	$(VENV)/bin/ruff check langchain_assistants tests
+	$(VENV)/bin/ruff format --check langchain_assistants tests
 
 format: $(STAMP) ## ruff format + autofix
-	$(VENV)/bin/ruff format langchain_assistants tests examples bench
-	$(VENV)/bin/ruff check --fix langchain_assistants tests examples bench
+	$(VENV)/bin/ruff format langchain_assistants tests
+	$(VENV)/bin/ruff check --fix langchain_assistants tests
 
 type: $(STAMP) ## mypy
 	$(VENV)/bin/mypy
 
-serve: $(STAMP) ## Start the bundled server on 127.0.0.1:8000 (scripted demo model unless MODEL=... is set)
-	$(VENV)/bin/langchain-assistants serve $(if $(MODEL),--model $(MODEL),)
+MODEL ?= scripted:langchain_assistants/demo/scripts/interpreter.json
 
-demo: $(STAMP) ## Run the seed page end to end, offline, on the embedded server
-	$(PY) -m langchain_assistants.demo $(DEMO_ARGS)
+serve: $(STAMP) ## Start the server on 127.0.0.1:8000 (MODEL=openai:gpt-4.1-mini; default: scripted demo model)
+	$(VENV)/bin/langchain-assistants serve --model $(MODEL)
 
-bench: $(STAMP) ## Run benchmarks and write bench/RESULTS.md
-	$(PY) -m bench
+demo: $(STAMP) ## Run the seed page end to end, offline, on the embedded server (ARGS="--model ...")
+	$(PY) -m langchain_assistants.demo $(ARGS)
 
 clean: ## Remove .venv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
