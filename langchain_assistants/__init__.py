@@ -1,3 +1,33 @@
-"""OpenAI-style Assistants as LangChain agents, with a bundled Assistants-v2 server."""
+"""OpenAI-style Assistants as LangChain agents, with a bundled Assistants-v2 server.
 
-__all__: list[str] = []
+The runnable needs only ``openai`` and ``langchain-core``; the server lives in
+:mod:`langchain_assistants.server` (the ``server`` extra).
+"""
+
+from .client import (
+    AssistantRunCancelledError,
+    AssistantRunError,
+    AssistantRunExpiredError,
+    AssistantRunFailedError,
+    AssistantRunIncompleteError,
+    AssistantRunTimeoutError,
+    AssistantThreadBusyError,
+    OpenAIAssistantAction,
+    OpenAIAssistantFinish,
+    OpenAIAssistantRunnable,
+    OutputType,
+)
+
+__all__ = [
+    "AssistantRunCancelledError",
+    "AssistantRunError",
+    "AssistantRunExpiredError",
+    "AssistantRunFailedError",
+    "AssistantRunIncompleteError",
+    "AssistantRunTimeoutError",
+    "AssistantThreadBusyError",
+    "OpenAIAssistantAction",
+    "OpenAIAssistantFinish",
+    "OpenAIAssistantRunnable",
+    "OutputType",
+]

@@ -6,6 +6,7 @@ the SDK cannot parse fails here, in our tests, rather than in a user's client.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -153,7 +154,7 @@ def run_object(
             "status": "queued",
             "required_action": None,
             "last_error": None,
-            "expires_at": created + int(expiry_seconds),
+            "expires_at": created + max(1, math.ceil(expiry_seconds)),
             "started_at": None,
             "cancelled_at": None,
             "failed_at": None,

@@ -60,6 +60,24 @@ __all__ = [
 ]
 
 LAST_TOOL_OUTPUT = "{last_tool_output}"
+# ``{last_tool_output[key]}``: one field of a tool output that is a JSON object, stripped.
+_FIELD_PLACEHOLDER = re.compile(r"\{last_tool_output\[(\w+)\]\}")
+
+
+def fill_placeholders(content: str, last_tool_output: str) -> str:
+    """Replace ``{last_tool_output}`` and ``{last_tool_output[key]}``; other braces stay."""
+
+    def field(match: re.Match[str]) -> str:
+        try:
+            value = json.loads(last_tool_output)
+        except json.JSONDecodeError:
+            return ""
+        item = value.get(match.group(1), "") if isinstance(value, dict) else ""
+        return str(item).strip()
+
+    return _FIELD_PLACEHOLDER.sub(field, content).replace(LAST_TOOL_OUTPUT, last_tool_output)
+
+
 """Placeholder in a turn's ``content``, replaced by the latest tool result's text."""
 
 _MAX_TEXT_CHUNKS = 8
@@ -258,7 +276,7 @@ def _plan(script: Script, messages: Sequence[BaseMessage]) -> _Reply:
         if isinstance(message, ToolMessage):
             last_tool_output = _content_text(message.content)
             break
-    content = (turn.content or "").replace(LAST_TOOL_OUTPUT, last_tool_output)
+    content = fill_placeholders(turn.content or "", last_tool_output)
     calls = [
         tool_call(
             name=call.name,

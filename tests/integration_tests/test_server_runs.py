@@ -308,6 +308,11 @@ def test_max_completion_tokens_makes_run_incomplete(
         and run.incomplete_details.reason == "max_completion_tokens"
     )
     assert run.usage is not None and run.usage.completion_tokens > 256
+    (message,) = client.beta.threads.messages.list(thread.id, run_id=run.id).data
+    assert message.status == "incomplete"
+    assert (
+        message.incomplete_details is not None and message.incomplete_details.reason == "max_tokens"
+    )
     with pytest.raises(openai.BadRequestError, match="max_completion_tokens"):
         client.beta.threads.runs.create(
             thread_id=thread.id, assistant_id=assistant, max_completion_tokens=10

@@ -588,3 +588,13 @@ def test_malformed_scripts_name_the_bad_field(script: dict[str, Any], pattern: s
         load_script(script)
     with pytest.raises(ValueError, match=pattern):
         ScriptedChatModel.from_dict(script)
+
+
+def test_field_placeholder_reads_json_tool_output() -> None:
+    from langchain_assistants.testing.scripted import fill_placeholders
+
+    output = '{"stdout": "-32.2\\n", "stderr": ""}'
+    assert fill_placeholders("x = {last_tool_output[stdout]}", output) == "x = -32.2"
+    assert fill_placeholders("{last_tool_output[missing]}|{x}", output) == "|{x}"
+    assert fill_placeholders("{last_tool_output[stdout]}", "not json") == ""
+    assert fill_placeholders("raw {last_tool_output}", output) == f"raw {output}"

@@ -220,20 +220,27 @@ class RunEngine:
         return step, message
 
     async def complete_message(
-        self, message: dict[str, Any], step: dict[str, Any], text: str, usage: dict[str, int] | None
+        self,
+        message: dict[str, Any],
+        step: dict[str, Any],
+        text: str,
+        usage: dict[str, int] | None,
+        *,
+        cut_short: bool = False,
     ) -> None:
-        message = checked(
-            Message,
-            {
-                **message,
-                "status": "completed",
-                "completed_at": now(),
-                "content": [text_block(text)],
-            },
-        )
+        """Store the message's final text; ``cut_short`` (a token limit) marks it incomplete."""
+        stamp = now()
+        ending: dict[str, Any] = {"status": "completed", "completed_at": stamp}
+        if cut_short:
+            ending = {
+                "status": "incomplete",
+                "incomplete_at": stamp,
+                "incomplete_details": {"reason": "max_tokens"},
+            }
+        message = checked(Message, {**message, **ending, "content": [text_block(text)]})
         await self.store.save(Kind.message, message)
-        self.publish(message["run_id"], "thread.message.completed", message)
-        await self.finish_step(step, status="completed", completed_at=now(), usage=usage)
+        self.publish(message["run_id"], f"thread.message.{message['status']}", message)
+        await self.finish_step(step, status="completed", completed_at=stamp, usage=usage)
 
     # -- starting, resuming, cancelling -------------------------------------------------
 
@@ -400,9 +407,10 @@ class RunEngine:
             if not run.get("parallel_tool_calls", True):
                 calls = calls[:1]
             if not calls:
-                await turn.close_message(turn_usage)
+                reason = limit_reached(run, usage, turn_usage)
+                await turn.close_message(turn_usage, cut_short=reason is not None)
                 await self.store.save_run(run, usage=usage)
-                if reason := limit_reached(run, usage, turn_usage):
+                if reason:
                     await self._finish(
                         run, "incomplete", usage, incomplete_details={"reason": reason}
                     )

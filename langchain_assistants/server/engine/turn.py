@@ -153,9 +153,11 @@ class ModelTurn:
             },
         )
 
-    async def close_message(self, usage: dict[str, int] | None) -> None:
+    async def close_message(self, usage: dict[str, int] | None, *, cut_short: bool = False) -> None:
         if self.message is not None and self.message_step is not None:
-            await self.engine.complete_message(self.message, self.message_step, self.text, usage)
+            await self.engine.complete_message(
+                self.message, self.message_step, self.text, usage, cut_short=cut_short
+            )
             self.message = self.message_step = None
 
     # -- tool calls ---------------------------------------------------------------------

@@ -1,0 +1,27 @@
+"""Client side: ``OpenAIAssistantRunnable`` and its types, for any Assistants v2 server."""
+
+from .errors import (
+    AssistantRunCancelledError,
+    AssistantRunError,
+    AssistantRunExpiredError,
+    AssistantRunFailedError,
+    AssistantRunIncompleteError,
+    AssistantRunTimeoutError,
+    AssistantThreadBusyError,
+)
+from .outputs import OpenAIAssistantAction, OpenAIAssistantFinish
+from .runnable import OpenAIAssistantRunnable, OutputType
+
+__all__ = [
+    "AssistantRunCancelledError",
+    "AssistantRunError",
+    "AssistantRunExpiredError",
+    "AssistantRunFailedError",
+    "AssistantRunIncompleteError",
+    "AssistantRunTimeoutError",
+    "AssistantThreadBusyError",
+    "OpenAIAssistantAction",
+    "OpenAIAssistantFinish",
+    "OpenAIAssistantRunnable",
+    "OutputType",
+]

@@ -1,0 +1,90 @@
+"""Concurrent ``ainvoke``s on one event loop share the runnable and never block each other."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import pytest
+from langchain_classic.agents import AgentExecutor
+from langchain_core.tools import tool
+from openai import OpenAI
+
+from langchain_assistants.client import OpenAIAssistantRunnable
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@tool
+async def slow_lookup(key: str) -> str:
+    """Look a key up, slowly."""
+    await asyncio.sleep(0.05)
+    return f"value-{key}"
+
+
+RULES = [
+    {
+        "match": r"lookup (\w+)",
+        "turns": [
+            {"tool_calls": [{"name": "slow_lookup", "args": {"key": "k"}}]},
+            {"content": "Result: {last_tool_output}", "delay_ms": 150},
+        ],
+    },
+    {"match": r"echo", "turns": [{"content": "echoed", "delay_ms": 300}]},
+]
+
+
+@pytest.fixture
+def agent(client: OpenAI, scripted_model: Callable[..., str]) -> OpenAIAssistantRunnable:
+    return OpenAIAssistantRunnable.create_assistant(
+        name="concurrent",
+        instructions="",
+        tools=[slow_lookup],
+        model=scripted_model(RULES),
+        client=client,
+        as_agent=True,
+    )
+
+
+async def test_concurrent_ainvokes_overlap(agent: OpenAIAssistantRunnable) -> None:
+    start = time.monotonic()
+    results = await asyncio.gather(*(agent.ainvoke({"content": f"echo {i}"}) for i in range(12)))
+    elapsed = time.monotonic() - start
+    assert [r.return_values["output"] for r in results] == ["echoed"] * 12
+    assert len({r.thread_id for r in results}) == 12
+    # Each turn waits 300 ms in the model; sequentially this would take 3.6 s.
+    assert elapsed < 1.5, elapsed
+
+
+async def test_concurrent_agent_executors_and_threads(agent: OpenAIAssistantRunnable) -> None:
+    executor = AgentExecutor(agent=agent, tools=[slow_lookup])  # type: ignore[arg-type]
+    start = time.monotonic()
+    first = await asyncio.gather(
+        *(executor.ainvoke({"content": f"lookup item{i}"}) for i in range(6))
+    )
+    assert all(r["output"] == "Result: value-k" for r in first)
+    # Second turn on each thread, concurrently too.
+    second = await asyncio.gather(
+        *(executor.ainvoke({"content": "lookup again", "thread_id": r["thread_id"]}) for r in first)
+    )
+    assert [r["thread_id"] for r in second] == [r["thread_id"] for r in first]
+    assert all(r["output"] == "Result: value-k" for r in second)
+    assert time.monotonic() - start < 2.5
+
+
+async def test_loop_stays_responsive_during_a_turn(agent: OpenAIAssistantRunnable) -> None:
+    ticks = 0
+    done = False
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    tick_task = asyncio.ensure_future(ticker())
+    await agent.ainvoke({"content": "echo"})
+    done = True
+    await tick_task
+    assert ticks >= 15  # ~300 ms of model time, the loop kept ticking
