@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test unit integration lint format type serve demo clean
+.PHONY: help install test test-postgres unit integration lint format type serve demo clean
 
 help: ## Show this help
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -19,6 +19,10 @@ install: $(STAMP) ## Create .venv with the package, every extra and the dev tool
 
 test: $(STAMP) ## Run unit and integration tests (the server runs on loopback)
 	$(PY) -m pytest -q tests
+
+test-postgres: $(STAMP) ## Integration tests on PostgreSQL: PG_URL=postgresql://user@127.0.0.1/db
+	@test -n "$(PG_URL)" || { echo "set PG_URL=postgresql://user@host:port/db"; exit 2; }
+	LANGCHAIN_ASSISTANTS_TEST_DB=$(PG_URL) $(PY) -m pytest -q tests/integration_tests
 
 unit: $(STAMP) ## Run unit tests only
 	$(PY) -m pytest -q tests/unit_tests

@@ -8,6 +8,7 @@ server resolves it per run, so every test owns its script and tests stay indepen
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,11 +27,16 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    db = tmp_path_factory.mktemp("db") / "assistants.db"
+    """The shared server: SQLite, or the database URL in LANGCHAIN_ASSISTANTS_TEST_DB
+    (e.g. ``postgresql://user@127.0.0.1/assistants``) to run the suite on PostgreSQL."""
+    db = os.environ.get("LANGCHAIN_ASSISTANTS_TEST_DB") or str(
+        tmp_path_factory.mktemp("db") / "assistants.db"
+    )
     with start_server(
-        db=str(db),
+        db=db,
         model=f"scripted:{FIXTURES / 'default_script.json'}",
         api_key=API_KEY,
+        sandbox_dir=tmp_path_factory.mktemp("sandbox"),
     ) as running:
         yield running
 

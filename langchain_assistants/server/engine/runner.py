@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,13 @@ def limit_reached(
     return None
 
 
+def _lock_for(locks: weakref.WeakValueDictionary[str, asyncio.Lock], key: str) -> asyncio.Lock:
+    lock = locks.get(key)
+    if lock is None:
+        lock = locks[key] = asyncio.Lock()
+    return lock
+
+
 def error_code(exc: BaseException) -> str:
     name = type(exc).__name__.lower()
     return "rate_limit_exceeded" if "ratelimit" in name else "server_error"
@@ -73,8 +80,13 @@ class RunEngine:
         self.models = ModelResolver(settings.model)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._live: dict[str, dict[str, Any]] = {}
-        self._run_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._thread_locks: dict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        # Weak: a lock lives while someone holds or awaits it, so idle ones do not pile up.
+        self._run_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._thread_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
         self._sweeper: asyncio.Task[None] | None = None
         self._shutting_down = False
 
@@ -119,7 +131,7 @@ class RunEngine:
     # -- thread lock and run lookup -----------------------------------------------------
 
     def thread_lock(self, thread_id: str) -> asyncio.Lock:
-        return self._thread_locks[thread_id]
+        return _lock_for(self._thread_locks, thread_id)
 
     async def get_run(self, run_id: str) -> dict[str, Any] | None:
         if run_id in self._live:
@@ -141,7 +153,7 @@ class RunEngine:
             and run["expires_at"] <= now()
         ):
             return run
-        async with self._run_locks[run["id"]]:
+        async with _lock_for(self._run_locks, run["id"]):
             current = await self.store.get(Kind.run, run["id"])
             if current is None or current["status"] not in ACTIVE_RUN_STATUSES:
                 return current or run
@@ -263,7 +275,7 @@ class RunEngine:
     ) -> dict[str, Any]:
         """Record all outputs of a ``requires_action`` and queue the run to continue."""
         run = await self.get_run(run["id"]) or run
-        async with self._run_locks[run["id"]]:
+        async with _lock_for(self._run_locks, run["id"]):
             run = await self._current(run["id"]) or run
             if run["status"] != "requires_action":
                 raise bad_request(f'Runs in status "{run["status"]}" do not accept tool outputs.')
@@ -308,7 +320,7 @@ class RunEngine:
 
     async def cancel(self, run: dict[str, Any]) -> dict[str, Any]:
         run = await self.get_run(run["id"]) or run
-        async with self._run_locks[run["id"]]:
+        async with _lock_for(self._run_locks, run["id"]):
             run = await self._current(run["id"]) or run
             if run["status"] not in ACTIVE_RUN_STATUSES:
                 raise bad_request(f"Cannot cancel run with status '{run['status']}'.")
