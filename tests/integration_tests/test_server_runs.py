@@ -380,12 +380,11 @@ def test_cancel_in_progress_run_marks_message_incomplete(
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "go"}])
     with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant) as stream:
         for event in stream:
-            if event.event == "thread.message.delta":
-                client.beta.threads.runs.cancel(
-                    event.data.id and stream.current_run.id, thread_id=thread.id
-                )  # type: ignore[union-attr]
+            if event.event == "thread.run.created":
+                run_id = event.data.id
+            if event.event == "thread.message.delta":  # mid-answer: the run is in progress
+                client.beta.threads.runs.cancel(run_id, thread_id=thread.id)
                 break
-    run_id = client.beta.threads.runs.list(thread.id).data[0].id
     final = client.beta.threads.runs.poll(run_id, thread_id=thread.id)
     assert final.status == "cancelled"
     message = client.beta.threads.messages.list(thread.id, run_id=run_id).data[0]
