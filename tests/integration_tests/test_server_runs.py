@@ -444,6 +444,14 @@ def test_unknown_ids_404(client: OpenAI) -> None:
         client.beta.threads.runs.list("thread_nope")
     with pytest.raises(openai.NotFoundError, match="No message found"):
         client.beta.threads.messages.retrieve("msg_nope", thread_id=thread.id)
+    assistant = assistant_with(client, "gpt-4o")
+    client.beta.threads.messages.create(thread.id, role="user", content="hi")
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant)
+    client.beta.threads.messages.create(thread.id, role="user", content="again")
+    other = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant)
+    step = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data[0]
+    with pytest.raises(openai.NotFoundError, match=f"No run step found with id '{step.id}'"):
+        client.beta.threads.runs.steps.retrieve(step.id, thread_id=thread.id, run_id=other.id)
 
 
 def test_run_expires_and_unlocks(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from ..errors import not_found
 from ..store import Kind
 from .common import Lister, Svc, fetch_in_thread, list_page
 
@@ -22,5 +23,5 @@ async def list_steps(thread_id: str, run_id: str, svc: Svc, params: Lister) -> d
 async def retrieve_step(thread_id: str, run_id: str, step_id: str, svc: Svc) -> dict[str, Any]:
     step = await fetch_in_thread(svc, Kind.step, thread_id, step_id)
     if step["run_id"] != run_id:
-        await fetch_in_thread(svc, Kind.step, thread_id, "")  # 404 in the API's words
+        raise not_found(Kind.step.label, step_id)
     return step
