@@ -49,5 +49,8 @@ serve: $(STAMP) ## Start the server on 127.0.0.1:8000 (MODEL=openai:gpt-4.1-mini
 demo: $(STAMP) ## Run the seed page end to end, offline, on the embedded server (ARGS="--model ...")
 	$(PY) -m langchain_assistants.demo $(ARGS)
 
+bench: $(STAMP) ## Benchmark ours vs legacy vs raw SDK on the bundled server, write bench/RESULTS.md (ARGS=--quick)
+	$(PY) -m bench $(ARGS)
+
 clean: ## Remove .venv and caches
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
