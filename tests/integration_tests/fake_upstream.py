@@ -51,6 +51,8 @@ async def completions(request: Request) -> Response:
             {"error": {"message": "upstream overloaded", "type": "server_error"}}, status_code=503
         )
     content, calls = _reply(messages, bool(body.get("tools")))
+    if "sampling" in last_text:
+        content = f"temperature={body.get('temperature')} top_p={body.get('top_p')}"
 
     async def frames() -> AsyncIterator[str]:
         yield f"data: {json.dumps(_chunk({'role': 'assistant', 'content': ''}))}\n\n"

@@ -109,3 +109,15 @@ def test_secrets_stay_out_of_the_logs(
         thread = c.beta.threads.create(messages=[{"role": "user", "content": "unavailable again"}])
         c.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
     assert "sk-upstream-secret" not in caplog.text
+
+
+def test_run_sampling_settings_reach_the_model(openai_backed: RunningServer) -> None:
+    with _client(openai_backed) as c:
+        assistant = c.beta.assistants.create(model="gpt-4o", temperature=0.3)
+        thread = c.beta.threads.create(messages=[{"role": "user", "content": "sampling?"}])
+        run = c.beta.threads.runs.create_and_poll(
+            thread_id=thread.id, assistant_id=assistant.id, top_p=0.5
+        )
+        assert (run.temperature, run.top_p) == (0.3, 0.5)
+        reply = text_of(c.beta.threads.messages.list(thread.id, limit=1).data[0])
+    assert reply == "temperature=0.3 top_p=0.5"

@@ -7,6 +7,8 @@ name (``gpt-4o``) runs on the server's ``--model``. Models are built once and ca
 
 from __future__ import annotations
 
+from typing import Any
+
 from langchain_core.language_models import BaseChatModel
 
 SCRIPTED_PREFIX = "scripted:"
@@ -50,6 +52,17 @@ def build_model(spec: str) -> BaseChatModel:
         return init_chat_model(spec)
     except Exception as exc:
         raise ModelUnavailableError(f"Cannot initialise chat model {spec!r}: {exc}") from exc
+
+
+def with_sampling(model: BaseChatModel, run: dict[str, Any]) -> BaseChatModel:
+    """Apply the run's ``temperature``/``top_p`` to models that have those settings."""
+    fields = type(model).model_fields
+    update: dict[str, Any] = {
+        name: run[name]
+        for name in ("temperature", "top_p")
+        if run.get(name) is not None and name in fields
+    }
+    return model.model_copy(update=update) if update else model
 
 
 class ModelResolver:

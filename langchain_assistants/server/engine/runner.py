@@ -24,7 +24,7 @@ from ..store import Kind, Store
 from ..wire import ACTIVE_RUN_STATUSES, checked, message_object, now, step_object, text_block
 from .conversation import build_prompt, tool_result_entries
 from .events import EventBus
-from .models import ModelResolver
+from .models import ModelResolver, with_sampling
 from .tools import model_tool_choice, model_tools
 from .turn import ModelTurn, ToolCall
 
@@ -399,7 +399,7 @@ class RunEngine:
             )
 
     async def _loop(self, run: dict[str, Any]) -> None:
-        model = self.models.resolve(run["model"])
+        model = with_sampling(self.models.resolve(run["model"]), run)
         tools = model_tools(run["tools"])
         choice = model_tool_choice(run["tool_choice"])
         bound: Any = model
