@@ -50,6 +50,8 @@ OnActiveRun = Literal["cancel", "wait", "raise"]
 
 #: Seconds allowed for each best-effort cleanup request (cancelling a run).
 CLEANUP_TIMEOUT = 10.0
+#: Calls whose stream carries a run from its creation, so every message of the run.
+RUN_CREATING_CALLS = frozenset({"beta.threads.runs.create", "beta.threads.create_and_run"})
 #: How many recent runs to inspect when looking for a thread's active run.
 ACTIVE_RUN_LOOKUP_LIMIT = 10
 
@@ -162,6 +164,9 @@ class _Tracker:
     #: Wall-clock second the turn began writing (to recognise a run we created).
     started_at: float = field(default_factory=time.time)
     wrote: bool = False
+    #: Messages completed by a stream that created the run and saw it settle: the
+    #: whole answer of that run, so it need not be listed again.
+    answered: dict[str, Any] | None = None
 
     def see(self, run: Any) -> None:
         self.run = run
@@ -258,6 +263,8 @@ def _run_call(
         if state.run is None:
             raise RuntimeError(f"The server's stream for {path} ended without reporting a run.")
         run = state.run
+        if path in RUN_CREATING_CALLS and _settled(run):
+            tracker.answered = state.messages
     else:
         run = yield Call(path, args, kwargs, timeout=deadline.request_timeout())
         tracker.see(run)
@@ -445,7 +452,10 @@ def turn(plan: TurnPlan, settings: Settings) -> Flow:
         if error is not None:
             raise error
         messages = None
-        if run.status == "completed":
+        if run.status == "completed" and tracker.answered is not None:
+            # The stream that created the run delivered its messages already.
+            messages = [m for m in tracker.answered.values() if m.run_id == run.id]
+        elif run.status == "completed":
             # Only this run's messages: never the whole thread.
             messages = yield ListAll(
                 "beta.threads.messages.list",

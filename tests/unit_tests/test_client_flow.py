@@ -109,10 +109,30 @@ def settings(**kw: Any) -> Settings:
     return Settings(assistant_id="asst_1", **kw)
 
 
-def test_streaming_new_thread_is_one_request_then_run_messages() -> None:
+def test_streaming_new_thread_is_one_request() -> None:
+    """The stream that creates the run carries its messages: nothing is listed after it."""
+    streamed = SimpleNamespace(id="msg_1", run_id="run_1", role="assistant")
+    other = SimpleNamespace(id="msg_0", run_id="run_0", role="assistant")
+
     def handler(effect: Any) -> Any:
         if isinstance(effect, StreamCall):
             assert effect.kwargs["stream"] is True
+            effect.state.run = make_run("completed")
+            effect.state.messages = {"msg_0": other, "msg_1": streamed}
+            return effect.state
+        raise AssertionError(effect)
+
+    result, effects = drive(turn(plan_turn({"content": "hi"}, "asst_1"), settings()), handler)
+    assert isinstance(result, TurnResult)
+    assert result.output == [streamed]  # only the run's own messages
+    assert paths(effects) == ["beta.threads.create_and_run"]
+
+
+def test_submitted_outputs_still_list_the_runs_messages() -> None:
+    """A submission's stream misses messages of the run made before it: list them."""
+
+    def handler(effect: Any) -> Any:
+        if isinstance(effect, StreamCall):
             effect.state.run = make_run("completed")
             return effect.state
         if isinstance(effect, ListAll):
@@ -120,9 +140,16 @@ def test_streaming_new_thread_is_one_request_then_run_messages() -> None:
             return []
         raise AssertionError(effect)
 
-    result, effects = drive(turn(plan_turn({"content": "hi"}, "asst_1"), settings()), handler)
-    assert isinstance(result, TurnResult)
-    assert paths(effects) == ["beta.threads.create_and_run", "beta.threads.messages.list"]
+    plan = plan_turn(
+        {
+            "tool_outputs": [{"tool_call_id": "c1", "output": "x"}],
+            "run_id": "run_1",
+            "thread_id": "thread_1",
+        },
+        "asst_1",
+    )
+    _, effects = drive(turn(plan, settings()), handler)
+    assert paths(effects) == ["beta.threads.runs.submit_tool_outputs", "beta.threads.messages.list"]
 
 
 def test_polling_honours_server_interval() -> None:
@@ -253,7 +280,6 @@ def test_active_run_is_cancelled_before_writing() -> None:
         "beta.threads.runs.with_raw_response.retrieve",
         "beta.threads.messages.create",
         "beta.threads.runs.create",
-        "beta.threads.messages.list",
     ]
 
 
