@@ -222,6 +222,11 @@ def _poll(
     return run
 
 
+def _thread_busy(exc: openai.BadRequestError) -> bool:
+    """The 400 the API answers when a run still locks the thread."""
+    return "active run" in str(exc.message) or " is active" in str(exc.message)
+
+
 def _is_stream_error(exc: BaseException) -> bool:
     """An ``error`` event inside a stream (not an HTTP status or connection problem)."""
     return isinstance(exc, openai.APIError) and not isinstance(
@@ -363,7 +368,6 @@ def _drive(plan: TurnPlan, settings: Settings, deadline: Deadline, tracker: _Tra
         assert plan.thread_id
         thread_id = plan.thread_id
         tracker.thread_id = thread_id
-        yield from _clear_thread(thread_id, settings, deadline)
         if plan.thread_update:
             yield Call(
                 "beta.threads.update",
@@ -371,13 +375,35 @@ def _drive(plan: TurnPlan, settings: Settings, deadline: Deadline, tracker: _Tra
                 plan.thread_update,
                 timeout=deadline.request_timeout(),
             )
+        # The user's message travels with the run (first of its additional messages): one
+        # request. Only if the thread is busy is ``on_active_run`` applied, then retried.
+        run_kwargs = dict(plan.run)
         if plan.message is not None:
-            yield Call(
-                "beta.threads.messages.create",
-                (thread_id,),
+            run_kwargs["additional_messages"] = [
                 plan.message,
-                timeout=deadline.request_timeout(),
+                *(run_kwargs.get("additional_messages") or []),
+            ]
+        try:
+            return (
+                yield from _run_call(
+                    "beta.threads.runs.create",
+                    (thread_id,),
+                    run_kwargs,
+                    settings,
+                    deadline,
+                    tracker,
+                )
             )
+        except openai.BadRequestError as exc:
+            if not _thread_busy(exc):
+                raise
+        tracker.wrote = False  # refused: nothing of ours is on the thread
+        yield from _clear_thread(thread_id, settings, deadline)
+        return (
+            yield from _run_call(
+                "beta.threads.runs.create", (thread_id,), run_kwargs, settings, deadline, tracker
+            )
+        )
     elif plan.create_and_run:
         return (
             yield from _run_call(

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
+import httpx2
 import openai
 import pytest
 from openai.types.beta.threads import Run
@@ -26,6 +27,15 @@ from langchain_assistants.client.flow import (
     turn,
 )
 from langchain_assistants.client.requests import plan_turn
+
+
+def thread_busy(run_id: str = "run_c1") -> openai.BadRequestError:
+    """The 400 the server answers when a run still locks the thread."""
+    request = httpx2.Request("POST", "http://server/v1/threads/thread_1/runs")
+    message = f"Thread thread_1 already has an active run {run_id}."
+    return openai.BadRequestError(
+        message, response=httpx2.Response(400, request=request), body={"message": message}
+    )
 
 
 def make_run(status: str, run_id: str = "run_1", **overrides: Any) -> Run:
@@ -222,18 +232,12 @@ def test_no_cancel_when_disabled() -> None:
 
 def test_interrupt_before_run_is_known_finds_it_on_the_thread() -> None:
     cancelled: list[str] = []
-    lists = iter(
-        [
-            [],  # on_active_run check: the thread is free
-            [make_run("queued", "run_new"), make_run("completed", "run_old")],  # cleanup
-        ]
-    )
 
     def handler(effect: Any) -> Any:
-        if effect.path == "beta.threads.runs.list":
-            return SimpleNamespace(data=next(lists))
-        if effect.path == "beta.threads.messages.create":
-            return None
+        if effect.path == "beta.threads.runs.list":  # cleanup looks for the run it created
+            return SimpleNamespace(
+                data=[make_run("queued", "run_new"), make_run("completed", "run_old")]
+            )
         if isinstance(effect, StreamCall):
             raise KeyboardInterrupt  # before the server named the run
         if effect.path == "beta.threads.runs.cancel":
@@ -249,7 +253,24 @@ def test_interrupt_before_run_is_known_finds_it_on_the_thread() -> None:
     assert cancelled == ["run_new"]
 
 
-def test_active_run_is_cancelled_before_writing() -> None:
+def test_existing_thread_turn_is_one_request_with_the_message() -> None:
+    def handler(effect: Any) -> Any:
+        if isinstance(effect, StreamCall):
+            assert effect.kwargs["additional_messages"][0] == {"role": "user", "content": "again"}
+            effect.state.run = make_run("completed", "run_2")
+            return effect.state
+        raise AssertionError(effect)
+
+    _, effects = drive(
+        turn(plan_turn({"content": "again", "thread_id": "thread_1"}, "asst_1"), settings()),
+        handler,
+    )
+    assert paths(effects) == ["beta.threads.runs.create"]
+
+
+def test_busy_thread_has_its_active_run_cancelled_then_the_run_is_retried() -> None:
+    attempts = iter([thread_busy(), None])
+
     def handler(effect: Any) -> Any:
         if isinstance(effect, Sleep):
             return None
@@ -261,13 +282,12 @@ def test_active_run_is_cancelled_before_writing() -> None:
             return make_run("cancelling")
         if effect.path.endswith("with_raw_response.retrieve"):
             return Raw(make_run("cancelled"))
-        if effect.path == "beta.threads.messages.create":
-            return None
         if isinstance(effect, StreamCall):
+            if refusal := next(attempts):
+                raise refusal
+            assert effect.kwargs["additional_messages"] == [{"role": "user", "content": "again"}]
             effect.state.run = make_run("completed", "run_2")
             return effect.state
-        if isinstance(effect, ListAll):
-            return []
         raise AssertionError(effect)
 
     _, effects = drive(
@@ -275,16 +295,37 @@ def test_active_run_is_cancelled_before_writing() -> None:
         handler,
     )
     assert paths(effects) == [
+        "beta.threads.runs.create",
         "beta.threads.runs.list",
         "beta.threads.runs.cancel",
         "beta.threads.runs.with_raw_response.retrieve",
-        "beta.threads.messages.create",
         "beta.threads.runs.create",
     ]
 
 
+def test_other_bad_requests_are_not_retried() -> None:
+    request = httpx2.Request("POST", "http://server/v1/threads/thread_1/runs")
+
+    def handler(effect: Any) -> Any:
+        if isinstance(effect, StreamCall):
+            raise openai.BadRequestError(
+                "Invalid value for 'temperature'",
+                response=httpx2.Response(400, request=request),
+                body=None,
+            )
+        raise AssertionError(effect)
+
+    with pytest.raises(openai.BadRequestError, match="temperature"):
+        drive(
+            turn(plan_turn({"content": "x", "thread_id": "thread_1"}, "asst_1"), settings()),
+            handler,
+        )
+
+
 def test_active_run_raise_policy() -> None:
     def handler(effect: Any) -> Any:
+        if isinstance(effect, StreamCall):
+            raise thread_busy()
         if effect.path == "beta.threads.runs.list":
             return SimpleNamespace(data=[waiting_run("c1")])
         raise AssertionError(effect)
