@@ -114,11 +114,14 @@ class OpenAIAssistantRunnable(RunnableSerializable[dict, OutputType]):  # type: 
     ``truncation_strategy``, ``response_format``, ``reasoning_effort``, ``run_metadata``
     (the run's ``metadata``).
 
-    Active runs: before adding a message to an existing thread, the runnable looks for a
-    run that still locks it (e.g. an AgentExecutor stopped while the run waited for tool
-    outputs). ``on_active_run`` decides: ``"cancel"`` (default) cancels it, ``"wait"``
-    waits for it to end (within ``timeout``), ``"raise"`` raises
-    :class:`AssistantThreadBusyError`.
+    Requests: a turn on a new thread is one streamed ``create_and_run``; on an existing
+    thread one streamed ``runs.create`` carrying the user's message; its answer comes from
+    the stream itself (tool-output submissions list only that run's messages).
+
+    Active runs: if the server answers that a run still locks the thread (e.g. an
+    AgentExecutor stopped while the run waited for tool outputs), ``on_active_run``
+    decides: ``"cancel"`` (default) cancels it and retries, ``"wait"`` waits for it to end
+    (within ``timeout``) and retries, ``"raise"`` raises :class:`AssistantThreadBusyError`.
 
     Failures: if a turn fails, times out, is interrupted (``KeyboardInterrupt``) or its
     asyncio task is cancelled, the run it was driving is cancelled on the server
