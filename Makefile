@@ -31,12 +31,12 @@ integration: $(STAMP) ## Run integration tests only
 	$(PY) -m pytest -q tests/integration_tests
 
 lint: $(STAMP) ## ruff lint + format check
-	$(VENV)/bin/ruff check langchain_assistants tests examples
-	$(VENV)/bin/ruff format --check langchain_assistants tests examples
+	$(VENV)/bin/ruff check langchain_assistants tests examples bench
+	$(VENV)/bin/ruff format --check langchain_assistants tests examples bench
 
 format: $(STAMP) ## ruff format + autofix
-	$(VENV)/bin/ruff format langchain_assistants tests examples
-	$(VENV)/bin/ruff check --fix langchain_assistants tests examples
+	$(VENV)/bin/ruff format langchain_assistants tests examples bench
+	$(VENV)/bin/ruff check --fix langchain_assistants tests examples bench
 
 type: $(STAMP) ## mypy
 	$(VENV)/bin/mypy

@@ -1,0 +1,127 @@
+"""``python -m bench [--quick] [--output PATH]``: run every scenario, write the report.
+
+One bundled server (uvicorn in a thread, SQLite, request counting) serves all three
+contenders; a second server runs on PostgreSQL only if ``BENCH_POSTGRES_URL`` is set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from . import contenders as c
+from . import load, machine, report, scenarios
+from .fixtures import create_assistants, write_script
+from .results import Cell, Results, ThroughputRow
+from .scenarios import log
+from .server import BenchServer
+from .sizes import FULL, QUICK, Sizes
+
+DEFAULT_OUTPUT = Path(__file__).parent / "RESULTS.md"
+POSTGRES_ENV = "BENCH_POSTGRES_URL"
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke test)")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="report path")
+    return parser.parse_args(argv)
+
+
+async def _throughput(base_url: str, assistant_id: str, sizes: Sizes) -> list[Cell]:
+    cells = []
+    factories: dict[str, Callable[[], c.AsyncContender]] = {
+        c.FLOOR: lambda: c.AsyncFloor(base_url, assistant_id),
+        c.OURS: lambda: c.async_ours(base_url, assistant_id),
+    }
+    for tag, factory in factories.items():
+        log(f"throughput: {tag}, {sizes.throughput_clients} clients, {sizes.throughput_s:g} s")
+        cells.append(
+            await load.sustained(
+                factory(), sizes.throughput_clients, sizes.throughput_warmup_s, sizes.throughput_s
+            )
+        )
+    return cells
+
+
+def _postgres(url: str | None, model_50: str, model_0: str, sizes: Sizes) -> list[ThroughputRow]:
+    if not url:
+        return [ThroughputRow("PostgreSQL", None, f"not run: {POSTGRES_ENV} is not set")]
+    try:
+        server = BenchServer(model=model_50, db=url)
+    except RuntimeError:
+        note = f"not run: the server could not open the database at {POSTGRES_ENV}"
+        return [ThroughputRow("PostgreSQL", None, note)]
+    with server:
+        setup = c.sync_client(server.base_url, "setup")
+        try:
+            assistants = create_assistants(setup, model_50, model_0)
+        except Exception as exc:
+            note = f"not run: {type(exc).__name__} while creating assistants"
+            return [ThroughputRow("PostgreSQL", None, note)]
+        cells = asyncio.run(_throughput(server.base_url, assistants.fast, sizes))
+    return [ThroughputRow("PostgreSQL", cell) for cell in cells]
+
+
+def run(sizes: Sizes, mode: str) -> Results:
+    started = time.perf_counter()
+    info = machine.describe()
+    with tempfile.TemporaryDirectory(prefix="langchain-assistants-bench-") as tmp:
+        model_50 = write_script(Path(tmp), "delay_50ms", 50)
+        model_0 = write_script(Path(tmp), "delay_0ms", 0)
+        with BenchServer(model=model_50) as server:
+            base_url = server.base_url
+            setup = c.sync_client(base_url, "setup")
+            assistants = create_assistants(setup, model_50, model_0)
+            sync: list[c.SyncContender] = [
+                c.ours(base_url, assistants),
+                c.legacy(base_url, assistants),
+                c.Floor(base_url, assistants),
+            ]
+            log("1. turn latency")
+            turn = scenarios.turn_latency(server, sync, sizes)
+            log("2. tool round trip")
+            tool = scenarios.tool_round_trip(server, sync, sizes)
+            log("4. cost vs thread length")
+            lengths = scenarios.thread_length(server, setup, sync, sizes)
+            log("5. concurrency")
+            factories: dict[str, Callable[[], c.AsyncContender]] = {
+                c.OURS: lambda: c.async_ours(base_url, assistants.text),
+                c.LEGACY: lambda: c.async_legacy(base_url, assistants.text),
+                c.FLOOR: lambda: c.AsyncFloor(base_url, assistants.text),
+            }
+            cells = asyncio.run(load.concurrency(server, factories, sizes, log))
+            log("6. server throughput (SQLite)")
+            sqlite = asyncio.run(_throughput(base_url, assistants.fast, sizes))
+        throughput = [ThroughputRow("SQLite", cell) for cell in sqlite]
+        throughput += _postgres(os.environ.get(POSTGRES_ENV), model_50, model_0, sizes)
+    info["load average at end"] = machine.load_now()
+    return Results(
+        mode=mode,
+        machine=info,
+        turn=turn,
+        tool=tool,
+        lengths=lengths,
+        concurrency=cells,
+        throughput=throughput,
+        sizes=sizes.describe(),
+        elapsed=time.perf_counter() - started,
+    )
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parse(argv)
+    sizes, mode = (QUICK, "quick") if args.quick else (FULL, "full")
+    results = run(sizes, mode)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(report.render(results), encoding="utf-8")
+    log(f"wrote {args.output} in {results.elapsed:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,53 @@
+"""How much each scenario runs: the full bench and ``--quick``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class Sizes:
+    turn_reps: int = 30
+    legacy_turn_reps: int = 10
+    tool_reps: int = 20
+    legacy_tool_reps: int = 6
+    lengths: tuple[int, ...] = (10, 100, 1000)
+    length_reps: int = 10
+    legacy_length_reps: int = 3
+    concurrency: tuple[int, ...] = (1, 16, 64, 256)
+    #: Turns per concurrency cell (at least 2 per conversation).
+    cell_turns: int = 96
+    legacy_cell_turns: int = 16
+    #: Wall-time cap per concurrency cell; turns still running are cancelled.
+    cell_cap_s: float = 60.0
+    throughput_clients: int = 32
+    throughput_warmup_s: float = 2.0
+    throughput_s: float = 15.0
+
+    def turns_each(self, clients: int, *, legacy: bool) -> int:
+        """Turns each conversation runs back to back in a concurrency cell."""
+        total = self.legacy_cell_turns if legacy else self.cell_turns
+        return max(2, math.ceil(total / clients))
+
+    def describe(self) -> dict[str, object]:
+        return asdict(self)
+
+
+FULL = Sizes()
+QUICK = Sizes(
+    turn_reps=5,
+    legacy_turn_reps=2,
+    tool_reps=3,
+    legacy_tool_reps=1,
+    lengths=(10, 50),
+    length_reps=3,
+    legacy_length_reps=1,
+    concurrency=(1, 4),
+    cell_turns=8,
+    legacy_cell_turns=2,
+    cell_cap_s=20.0,
+    throughput_clients=8,
+    throughput_warmup_s=0.5,
+    throughput_s=2.0,
+)
