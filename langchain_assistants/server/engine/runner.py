@@ -421,7 +421,6 @@ class RunEngine:
             if not calls:
                 reason = limit_reached(run, usage, turn_usage)
                 await turn.close_message(turn_usage, cut_short=reason is not None)
-                await self.store.save_run(run, usage=usage)
                 if reason:
                     await self._finish(
                         run, "incomplete", usage, incomplete_details={"reason": reason}
@@ -446,7 +445,6 @@ class RunEngine:
             ]
             pending = [c for c in calls if not c.is_code_interpreter]
             if reason := limit_reached(run, usage, turn_usage):
-                await self.store.save_run(run, transcript=transcript, usage=usage)
                 await self.finish_step(
                     step, status="completed", completed_at=now(), usage=turn_usage
                 )
@@ -481,7 +479,7 @@ class RunEngine:
     async def _finish(
         self, run: dict[str, Any], status: str, usage: dict[str, int], **fields: Any
     ) -> None:
-        await self._transition(run, status, usage=usage, **fields)
+        await self._transition(run, status, {"usage": usage}, usage=usage, **fields)
         self.bus.close(run["id"])
 
     @staticmethod
