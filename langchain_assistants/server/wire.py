@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from openai import BaseModel as SDKModel
+from openai.types import FileObject
 from openai.types.beta import Assistant, Thread
 from openai.types.beta.threads import Message, Run
 from openai.types.beta.threads.runs import RunStep
@@ -217,3 +218,21 @@ def list_object(items: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
         "last_id": items[-1]["id"] if items else None,
         "has_more": has_more,
     }
+
+
+def file_object(filename: str, size: int) -> dict[str, Any]:
+    """A file the assistant produced (purpose ``assistants_output``)."""
+    return checked(
+        FileObject,
+        {
+            "id": new_id("file"),
+            "object": "file",
+            "bytes": size,
+            "created_at": now(),
+            "filename": filename,
+            "purpose": "assistants_output",
+            "status": "processed",
+            "expires_at": None,
+            "status_details": None,
+        },
+    )

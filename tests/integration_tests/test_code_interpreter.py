@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import openai
 import pytest
 from openai import OpenAI
 
@@ -144,3 +145,42 @@ def test_working_directory_persists_per_thread(
 def test_server_still_serves_after_hostile_code(strict_server: RunningServer) -> None:
     with OpenAI(base_url=strict_server.base_url, api_key="k", max_retries=0) as c:
         assert c.beta.assistants.list().object == "list"
+
+
+def test_figures_become_image_outputs_files_and_message_images(
+    client: OpenAI, scripted_model: Callable[..., str]
+) -> None:
+    pytest.importorskip("matplotlib")  # a dev dependency: the sandbox draws with it
+    code = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [1, 4, 9])\nprint('drawn')"
+    model = scripted_model(
+        [
+            {
+                "match": "plot",
+                "turns": [
+                    {"tool_calls": [{"name": "code_interpreter", "args": {"input": code}}]},
+                    {"content": "Here is the plot."},
+                ],
+            }
+        ]
+    )
+    assistant = client.beta.assistants.create(model=model, tools=[{"type": "code_interpreter"}])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "plot squares"}])
+    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=assistant.id) as stream:
+        stream.until_done()
+        streamed = stream.get_final_messages()
+    run = client.beta.threads.runs.list(thread.id).data[0]
+    step = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc").data[0]
+    outputs = step.step_details.tool_calls[0].code_interpreter.outputs  # type: ignore[union-attr]
+    assert [o.type for o in outputs] == ["logs", "image"]
+    file_id = outputs[1].image.file_id  # type: ignore[union-attr]
+    (message,) = client.beta.threads.messages.list(thread.id, run_id=run.id).data
+    assert [b.type for b in message.content] == ["text", "image_file"]
+    assert message.content[1].image_file.file_id == file_id  # type: ignore[union-attr]
+    assert [b.type for b in streamed[0].content] == ["text", "image_file"]
+    info = client.files.retrieve(file_id)
+    assert info.purpose == "assistants_output" and info.filename.endswith(".png")
+    png = client.files.content(file_id).content
+    assert png.startswith(b"\x89PNG") and len(png) == info.bytes
+    assert client.files.delete(file_id).deleted
+    with pytest.raises(openai.NotFoundError, match="No file found"):
+        client.files.content(file_id)

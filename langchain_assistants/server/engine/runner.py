@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +22,20 @@ from openai.types.beta.threads.runs import RunStep
 from ..errors import bad_request
 from ..settings import ServerSettings
 from ..store import Kind, Store
-from ..wire import ACTIVE_RUN_STATUSES, checked, message_object, now, step_object, text_block
+from ..wire import (
+    ACTIVE_RUN_STATUSES,
+    checked,
+    file_object,
+    message_object,
+    now,
+    step_object,
+    text_block,
+)
 from .conversation import build_prompt, tool_result_entries
 from .events import EventBus
 from .models import ModelResolver, with_sampling
 from .tools import model_tool_choice, model_tools
-from .turn import ModelTurn, ToolCall
+from .turn import CodeOutcome, ModelTurn, ToolCall
 
 log = logging.getLogger(__name__)
 
@@ -239,8 +248,10 @@ class RunEngine:
         usage: dict[str, int] | None,
         *,
         cut_short: bool = False,
+        image_ids: Sequence[str] = (),
     ) -> None:
-        """Store the message's final text; ``cut_short`` (a token limit) marks it incomplete."""
+        """Store the message's final text (and the run's figures); ``cut_short`` (a token
+        limit) marks it incomplete."""
         stamp = now()
         ending: dict[str, Any] = {"status": "completed", "completed_at": stamp}
         if cut_short:
@@ -249,7 +260,8 @@ class RunEngine:
                 "incomplete_at": stamp,
                 "incomplete_details": {"reason": "max_tokens"},
             }
-        message = checked(Message, {**message, **ending, "content": [text_block(text)]})
+        images = [{"type": "image_file", "image_file": {"file_id": i}} for i in image_ids]
+        message = checked(Message, {**message, **ending, "content": [text_block(text), *images]})
         await self.store.save(Kind.message, message)
         self.publish(message["run_id"], f"thread.message.{message['status']}", message)
         await self.finish_step(step, status="completed", completed_at=stamp, usage=usage)
@@ -410,8 +422,9 @@ class RunEngine:
         thread_messages = await self.store.thread_messages(run["thread_id"], exclude_run=run["id"])
         transcript, usage = await self.store.run_state(run["id"])
         usage = usage or dict(ZERO_USAGE)
+        images: list[str] = []  # figures drawn in this run, shown in its answer
         while True:
-            turn = ModelTurn(self, run)
+            turn = ModelTurn(self, run, images=images)
             await turn.stream(bound, build_prompt(run, thread_messages, transcript))
             turn_usage = turn.usage
             usage = add_usage(usage, turn_usage)
@@ -439,9 +452,11 @@ class RunEngine:
             }
             code_calls = [c for c in calls if c.is_code_interpreter]
             results = await self._run_code(run, turn, code_calls) if code_calls else []
-            transcript += messages_to_dict([turn.ai_message(calls)]) + tool_result_entries(results)
+            transcript += messages_to_dict([turn.ai_message(calls)]) + tool_result_entries(
+                [(r.call_id, r.logs) for r in results]
+            )
             step["step_details"]["tool_calls"] = [
-                self._with_logs(entry, results) for entry in step["step_details"]["tool_calls"]
+                self._with_outputs(entry, results) for entry in step["step_details"]["tool_calls"]
             ]
             pending = [c for c in calls if not c.is_code_interpreter]
             if reason := limit_reached(run, usage, turn_usage):
@@ -483,20 +498,18 @@ class RunEngine:
         self.bus.close(run["id"])
 
     @staticmethod
-    def _with_logs(entry: dict[str, Any], results: list[tuple[str, str]]) -> dict[str, Any]:
-        for call_id, logs in results:
-            if entry["id"] == call_id and entry["type"] == "code_interpreter":
-                outputs = [{"type": "logs", "logs": logs}]
-                return {
-                    **entry,
-                    "code_interpreter": {**entry["code_interpreter"], "outputs": outputs},
-                }
+    def _with_outputs(entry: dict[str, Any], results: list[CodeOutcome]) -> dict[str, Any]:
+        for outcome in results:
+            if entry["id"] == outcome.call_id and entry["type"] == "code_interpreter":
+                code = {**entry["code_interpreter"], "outputs": outcome.outputs()}
+                return {**entry, "code_interpreter": code}
         return entry
 
     async def _run_code(
         self, run: dict[str, Any], turn: ModelTurn, calls: list[ToolCall]
-    ) -> list[tuple[str, str]]:
-        """Execute code_interpreter calls in the sandbox; their logs go back to the model."""
+    ) -> list[CodeOutcome]:
+        """Execute code_interpreter calls in the sandbox; their logs go back to the model
+        and the figures they draw are kept as files (``image`` outputs)."""
         from ...sandbox import arun_python
 
         results = []
@@ -509,6 +522,14 @@ class RunEngine:
                 timeout=self.settings.code_timeout_seconds,
                 memory_mb=self.settings.code_memory_mb,
             )
-            turn.publish_code_outputs(call, result.logs)
-            results.append((call.id, result.logs))
+            image_ids = []
+            for image in result.images:
+                content = image.read_bytes()
+                stored = file_object(image.name, len(content))
+                await self.store.insert(Kind.file, stored, content=content)
+                image_ids.append(stored["id"])
+            outcome = CodeOutcome(call.id, result.logs, image_ids)
+            turn.publish_code_outputs(call, outcome.outputs())
+            turn.images += image_ids
+            results.append(outcome)
         return results

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 
 from ..ids import new_id
-from ..wire import now
 from .tools import CODE_INTERPRETER
 
 if TYPE_CHECKING:
@@ -91,6 +90,8 @@ class ModelTurn:
     tool_step: dict[str, Any] | None = None
     calls: dict[int, ToolCall] = field(default_factory=dict)
     result: BaseMessage | None = None
+    #: Files of figures drawn so far in this run; the answer shows them after its text.
+    images: list[str] = field(default_factory=list)
 
     async def stream(self, model: Runnable[Any, Any], prompt: list[BaseMessage]) -> None:
         """Run the model on ``prompt``, publishing deltas as they arrive."""
@@ -155,8 +156,24 @@ class ModelTurn:
 
     async def close_message(self, usage: dict[str, int] | None, *, cut_short: bool = False) -> None:
         if self.message is not None and self.message_step is not None:
+            for offset, file_id in enumerate(self.images, start=1):
+                block = {"index": offset, "type": "image_file", "image_file": {"file_id": file_id}}
+                self.engine.publish(
+                    self.run["id"],
+                    "thread.message.delta",
+                    {
+                        "id": self.message["id"],
+                        "object": "thread.message.delta",
+                        "delta": {"content": [block]},
+                    },
+                )
             await self.engine.complete_message(
-                self.message, self.message_step, self.text, usage, cut_short=cut_short
+                self.message,
+                self.message_step,
+                self.text,
+                usage,
+                cut_short=cut_short,
+                image_ids=self.images,
             )
             self.message = self.message_step = None
 
@@ -217,15 +234,25 @@ class ModelTurn:
             }
         )
 
-    def publish_code_outputs(self, call: ToolCall, logs: str) -> None:
+    def publish_code_outputs(self, call: ToolCall, outputs: list[dict[str, Any]]) -> None:
+        indexed = [{"index": i, **output} for i, output in enumerate(outputs)]
         self._publish_step_delta(
             {
                 "index": call.index,
                 "type": "code_interpreter",
-                "code_interpreter": {"outputs": [{"index": 0, "type": "logs", "logs": logs}]},
+                "code_interpreter": {"outputs": indexed},
             }
         )
 
 
-def completed_fields() -> dict[str, Any]:
-    return {"status": "completed", "completed_at": now()}
+@dataclass(frozen=True)
+class CodeOutcome:
+    """One code_interpreter call's result: its logs and the files of its figures."""
+
+    call_id: str
+    logs: str
+    image_ids: list[str]
+
+    def outputs(self) -> list[dict[str, Any]]:
+        images = [{"type": "image", "image": {"file_id": i}} for i in self.image_ids]
+        return [{"type": "logs", "logs": self.logs}, *images]

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter
 
-from . import assistants, messages, runs, steps, threads
+from . import assistants, files, messages, runs, steps, threads
 
 router = APIRouter()
-for module in (assistants, threads, messages, runs, steps):
+for module in (assistants, threads, messages, runs, steps, files):
     router.include_router(module.router)
 
 __all__ = ["router"]

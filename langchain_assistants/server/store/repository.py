@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from ..wire import ACTIVE_RUN_STATUSES
-from .tables import AssistantRow, Base, MessageRow, RunRow, StepRow, ThreadRow
+from .tables import AssistantRow, Base, FileRow, MessageRow, RunRow, StepRow, ThreadRow
 
 
 class Kind(enum.Enum):
@@ -34,6 +34,7 @@ class Kind(enum.Enum):
     message = (MessageRow, "message")
     run = (RunRow, "run")
     step = (StepRow, "run step")
+    file = (FileRow, "file")
 
     @property
     def table(self) -> Any:
@@ -130,6 +131,11 @@ class Store:
                 await s.execute(delete(table).where(table.thread_id == thread_id))
             result = await s.execute(delete(ThreadRow).where(ThreadRow.id == thread_id))
             return bool(getattr(result, "rowcount", 0))
+
+    async def file_content(self, file_id: str) -> bytes | None:
+        async with self._session(write=False) as s:
+            content = await s.scalar(select(FileRow.content).where(FileRow.id == file_id))
+            return bytes(content) if content is not None else None
 
     # -- lists ------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String
+from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -56,3 +56,10 @@ class StepRow(_Row, Base):
     __tablename__ = "run_steps"
     thread_id: Mapped[str] = mapped_column(String(64), index=True)
     run_id: Mapped[str] = mapped_column(String(64), index=True)
+
+
+class FileRow(_Row, Base):
+    """A file the server made (code-interpreter images); its bytes are kept with it."""
+
+    __tablename__ = "files"
+    content: Mapped[bytes] = mapped_column(LargeBinary)
