@@ -11,8 +11,6 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from langchain_core.messages import messages_to_dict
@@ -22,20 +20,15 @@ from openai.types.beta.threads.runs import RunStep
 from ..errors import bad_request
 from ..settings import ServerSettings
 from ..store import Kind, Store
-from ..wire import (
-    ACTIVE_RUN_STATUSES,
-    checked,
-    file_object,
-    message_object,
-    now,
-    step_object,
-    text_block,
-)
+from ..wire import ACTIVE_RUN_STATUSES, checked, now
+from .code_interpreter import CodeInterpreter
 from .conversation import build_prompt, tool_result_entries
 from .events import EventBus
+from .hosted import HostedResult, HostedTool
 from .models import ModelResolver, with_sampling
+from .recorder import RunRecorder
 from .tools import model_tool_choice, model_tools
-from .turn import CodeOutcome, ModelTurn, ToolCall
+from .turn import ModelTurn
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +79,11 @@ class RunEngine:
         self.store = store
         self.settings = settings
         self.bus = EventBus()
+        self.recorder = RunRecorder(store, self.bus)
+        # Tools the server executes itself, by the function name the model calls.
+        self.hosted: dict[str, HostedTool] = {
+            tool.name: tool for tool in (CodeInterpreter(settings, store),)
+        }
         self.models = ModelResolver(settings.model)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._live: dict[str, dict[str, Any]] = {}
@@ -190,7 +188,7 @@ class RunEngine:
     # -- events and object updates -------------------------------------------------------
 
     def publish(self, run_id: str, name: str, data: dict[str, Any]) -> None:
-        self.bus.publish(run_id, name, data)
+        self.recorder.publish(run_id, name, data)
 
     async def _save_run(self, run: dict[str, Any], **columns: Any) -> dict[str, Any]:
         run = checked(Run, run)
@@ -209,62 +207,6 @@ class RunEngine:
         if live is not None and live["status"] in ("cancelling", "cancelled", "expired"):
             raise RunStopped
         return await self._save_run({**run, "status": status, **fields}, **(columns or {}))
-
-    async def open_step(self, run: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
-        step = step_object(run, details)
-        await self.store.insert(Kind.step, step, thread_id=run["thread_id"], run_id=run["id"])
-        self.publish(run["id"], "thread.run.step.created", step)
-        self.publish(run["id"], "thread.run.step.in_progress", step)
-        return step
-
-    async def finish_step(self, step: dict[str, Any], **fields: Any) -> dict[str, Any]:
-        step = checked(RunStep, {**step, **fields})
-        await self.store.save(Kind.step, step)
-        self.publish(step["run_id"], f"thread.run.step.{step['status']}", step)
-        return step
-
-    async def open_message(self, run: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        message = message_object(
-            run["thread_id"],
-            role="assistant",
-            content=[],
-            status="in_progress",
-            assistant_id=run["assistant_id"],
-            run_id=run["id"],
-        )
-        step = await self.open_step(
-            run, {"type": "message_creation", "message_creation": {"message_id": message["id"]}}
-        )
-        await self.store.insert(Kind.message, message, thread_id=run["thread_id"], run_id=run["id"])
-        self.publish(run["id"], "thread.message.created", message)
-        self.publish(run["id"], "thread.message.in_progress", message)
-        return step, message
-
-    async def complete_message(
-        self,
-        message: dict[str, Any],
-        step: dict[str, Any],
-        text: str,
-        usage: dict[str, int] | None,
-        *,
-        cut_short: bool = False,
-        image_ids: Sequence[str] = (),
-    ) -> None:
-        """Store the message's final text (and the run's figures); ``cut_short`` (a token
-        limit) marks it incomplete."""
-        stamp = now()
-        ending: dict[str, Any] = {"status": "completed", "completed_at": stamp}
-        if cut_short:
-            ending = {
-                "status": "incomplete",
-                "incomplete_at": stamp,
-                "incomplete_details": {"reason": "max_tokens"},
-            }
-        images = [{"type": "image_file", "image_file": {"file_id": i}} for i in image_ids]
-        message = checked(Message, {**message, **ending, "content": [text_block(text), *images]})
-        await self.store.save(Kind.message, message)
-        self.publish(message["run_id"], f"thread.message.{message['status']}", message)
-        await self.finish_step(step, status="completed", completed_at=stamp, usage=usage)
 
     # -- starting, resuming, cancelling -------------------------------------------------
 
@@ -319,7 +261,7 @@ class RunEngine:
             queued = checked(Run, {**run, "status": "queued", "required_action": None})
             self._live[run["id"]] = dict(queued)  # claim it before any await
             try:
-                await self.finish_step(
+                await self.recorder.finish_step(
                     step, status="completed", completed_at=now(), step_details=details
                 )
                 await self.store.save_run(queued, transcript=transcript)
@@ -360,7 +302,7 @@ class RunEngine:
                 if status == "failed" and fields.get("last_error")
                 else {}
             )
-            await self.finish_step(step, status=step_status, **{at_field: stamp}, **extra)
+            await self.recorder.finish_step(step, status=step_status, **{at_field: stamp}, **extra)
         for message in await self.store.open_messages(run["id"]):
             message = checked(
                 Message,
@@ -424,7 +366,7 @@ class RunEngine:
         usage = usage or dict(ZERO_USAGE)
         images: list[str] = []  # figures drawn in this run, shown in its answer
         while True:
-            turn = ModelTurn(self, run, images=images)
+            turn = ModelTurn(self.recorder, run, images=images)
             await turn.stream(bound, build_prompt(run, thread_messages, transcript))
             turn_usage = turn.usage
             usage = add_usage(usage, turn_usage)
@@ -450,17 +392,17 @@ class RunEngine:
                     "tool_calls": [c.step_entry() for c in calls],
                 },
             }
-            code_calls = [c for c in calls if c.is_code_interpreter]
-            results = await self._run_code(run, turn, code_calls) if code_calls else []
+            results = await self._run_hosted(run, turn, calls)
             transcript += messages_to_dict([turn.ai_message(calls)]) + tool_result_entries(
-                [(r.call_id, r.logs) for r in results]
+                [(r.call_id, r.output) for r in results]
             )
+            by_id = {r.call_id: r.step_entry for r in results}
             step["step_details"]["tool_calls"] = [
-                self._with_outputs(entry, results) for entry in step["step_details"]["tool_calls"]
+                by_id.get(entry["id"], entry) for entry in step["step_details"]["tool_calls"]
             ]
-            pending = [c for c in calls if not c.is_code_interpreter]
+            pending = [c for c in calls if c.name not in self.hosted]
             if reason := limit_reached(run, usage, turn_usage):
-                await self.finish_step(
+                await self.recorder.finish_step(
                     step, status="completed", completed_at=now(), usage=turn_usage
                 )
                 await self._finish(run, "incomplete", usage, incomplete_details={"reason": reason})
@@ -489,7 +431,9 @@ class RunEngine:
                 self.bus.close(run["id"])
                 return
             await self.store.save_run(run, transcript=transcript, usage=usage)
-            await self.finish_step(step, status="completed", completed_at=now(), usage=turn_usage)
+            await self.recorder.finish_step(
+                step, status="completed", completed_at=now(), usage=turn_usage
+            )
 
     async def _finish(
         self, run: dict[str, Any], status: str, usage: dict[str, int], **fields: Any
@@ -497,39 +441,17 @@ class RunEngine:
         await self._transition(run, status, {"usage": usage}, usage=usage, **fields)
         self.bus.close(run["id"])
 
-    @staticmethod
-    def _with_outputs(entry: dict[str, Any], results: list[CodeOutcome]) -> dict[str, Any]:
-        for outcome in results:
-            if entry["id"] == outcome.call_id and entry["type"] == "code_interpreter":
-                code = {**entry["code_interpreter"], "outputs": outcome.outputs()}
-                return {**entry, "code_interpreter": code}
-        return entry
-
-    async def _run_code(
-        self, run: dict[str, Any], turn: ModelTurn, calls: list[ToolCall]
-    ) -> list[CodeOutcome]:
-        """Execute code_interpreter calls in the sandbox; their logs go back to the model
-        and the figures they draw are kept as files (``image`` outputs)."""
-        from ...sandbox import arun_python
-
+    async def _run_hosted(
+        self, run: dict[str, Any], turn: ModelTurn, calls: list[Any]
+    ) -> list[HostedResult]:
+        """Execute the calls of tools the server hosts, in order; their figures join the
+        answer."""
         results = []
-        workdir = Path(self.settings.sandbox_root) / run["thread_id"]
         for call in calls:
-            turn.publish_code_input(call)
-            result = await arun_python(
-                str(call.args.get("input", "")),
-                workdir=workdir,
-                timeout=self.settings.code_timeout_seconds,
-                memory_mb=self.settings.code_memory_mb,
-            )
-            image_ids = []
-            for image in result.images:
-                content = image.read_bytes()
-                stored = file_object(image.name, len(content))
-                await self.store.insert(Kind.file, stored, content=content)
-                image_ids.append(stored["id"])
-            outcome = CodeOutcome(call.id, result.logs, image_ids)
-            turn.publish_code_outputs(call, outcome.outputs())
-            turn.images += image_ids
-            results.append(outcome)
+            tool = self.hosted.get(call.name)
+            if tool is None:
+                continue
+            result = await tool.execute(run, call, turn)
+            turn.images += result.image_ids
+            results.append(result)
         return results

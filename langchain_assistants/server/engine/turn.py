@@ -19,7 +19,7 @@ from .tools import CODE_INTERPRETER
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
 
-    from .runner import RunEngine
+    from .recorder import RunRecorder
 
 
 @dataclass
@@ -82,7 +82,9 @@ def usage_of(message: BaseMessage | None) -> dict[str, int]:
 
 @dataclass
 class ModelTurn:
-    engine: RunEngine
+    """One streamed model call of a run, recorded as it arrives."""
+
+    recorder: RunRecorder
     run: dict[str, Any]
     text: str = ""
     message: dict[str, Any] | None = None
@@ -139,12 +141,12 @@ class ModelTurn:
 
     async def _text_delta(self, piece: str) -> None:
         if self.message is None:
-            self.message_step, self.message = await self.engine.open_message(self.run)
+            self.message_step, self.message = await self.recorder.open_message(self.run)
         block: dict[str, Any] = {"index": 0, "type": "text", "text": {"value": piece}}
         if not self.text:
             block["text"]["annotations"] = []
         self.text += piece
-        self.engine.publish(
+        self.recorder.publish(
             self.run["id"],
             "thread.message.delta",
             {
@@ -158,7 +160,7 @@ class ModelTurn:
         if self.message is not None and self.message_step is not None:
             for offset, file_id in enumerate(self.images, start=1):
                 block = {"index": offset, "type": "image_file", "image_file": {"file_id": file_id}}
-                self.engine.publish(
+                self.recorder.publish(
                     self.run["id"],
                     "thread.message.delta",
                     {
@@ -167,7 +169,7 @@ class ModelTurn:
                         "delta": {"content": [block]},
                     },
                 )
-            await self.engine.complete_message(
+            await self.recorder.complete_message(
                 self.message,
                 self.message_step,
                 self.text,
@@ -187,7 +189,7 @@ class ModelTurn:
         if call is None:
             await self.close_message(None)
             if self.tool_step is None:
-                self.tool_step = await self.engine.open_step(
+                self.tool_step = await self.recorder.open_step(
                     self.run, {"type": "tool_calls", "tool_calls": []}
                 )
             call = ToolCall(
@@ -215,7 +217,7 @@ class ModelTurn:
 
     def _publish_step_delta(self, tool_call_delta: dict[str, Any]) -> None:
         assert self.tool_step is not None
-        self.engine.publish(
+        self.recorder.publish(
             self.run["id"],
             "thread.run.step.delta",
             {
@@ -243,16 +245,3 @@ class ModelTurn:
                 "code_interpreter": {"outputs": indexed},
             }
         )
-
-
-@dataclass(frozen=True)
-class CodeOutcome:
-    """One code_interpreter call's result: its logs and the files of its figures."""
-
-    call_id: str
-    logs: str
-    image_ids: list[str]
-
-    def outputs(self) -> list[dict[str, Any]]:
-        images = [{"type": "image", "image": {"file_id": i}} for i in self.image_ids]
-        return [{"type": "logs", "logs": self.logs}, *images]

@@ -1,0 +1,39 @@
+"""Tools the server runs itself (``code_interpreter``; ``file_search`` next): one interface.
+
+The model sees each hosted tool as a function; when it calls one, the engine hands the
+call to the tool instead of pausing the run for ``requires_action``. A tool publishes its
+own step deltas through the turn and returns a :class:`HostedResult`: the text the model
+reads next, the call's final entry in the ``tool_calls`` step, and files for the answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .turn import ModelTurn, ToolCall
+
+
+@dataclass(frozen=True)
+class HostedResult:
+    """What one hosted tool call produced."""
+
+    call_id: str
+    #: The tool message the model reads on its next turn.
+    output: str
+    #: The call's complete entry in the run step's ``tool_calls`` list.
+    step_entry: dict[str, Any]
+    #: Files to show after the run's answer (figures: ``image_file`` blocks).
+    image_ids: list[str] = field(default_factory=list)
+
+
+class HostedTool(Protocol):
+    """A built-in tool executed by the server during a run."""
+
+    #: The function name the model calls (also the step entry's ``type``).
+    name: str
+
+    async def execute(
+        self, run: dict[str, Any], call: ToolCall, turn: ModelTurn
+    ) -> HostedResult: ...

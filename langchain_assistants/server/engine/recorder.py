@@ -1,0 +1,86 @@
+"""Writes a run's steps and messages and publishes their events, in that order.
+
+Both the engine (lifecycle) and a model turn (streamed output) record through this one
+object, so a stored object and the event announcing it can never disagree. It only calls
+downward: the store and the event bus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from openai.types.beta.threads import Message
+from openai.types.beta.threads.runs import RunStep
+
+from ..store import Kind, Store
+from ..wire import checked, message_object, now, step_object, text_block
+from .events import EventBus
+
+
+class RunRecorder:
+    """Stores run steps and assistant messages and publishes their SSE events."""
+
+    def __init__(self, store: Store, bus: EventBus) -> None:
+        self.store = store
+        self.bus = bus
+
+    def publish(self, run_id: str, name: str, data: dict[str, Any]) -> None:
+        self.bus.publish(run_id, name, data)
+
+    async def open_step(self, run: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
+        step = step_object(run, details)
+        await self.store.insert(Kind.step, step, thread_id=run["thread_id"], run_id=run["id"])
+        self.publish(run["id"], "thread.run.step.created", step)
+        self.publish(run["id"], "thread.run.step.in_progress", step)
+        return step
+
+    async def finish_step(self, step: dict[str, Any], **fields: Any) -> dict[str, Any]:
+        step = checked(RunStep, {**step, **fields})
+        await self.store.save(Kind.step, step)
+        self.publish(step["run_id"], f"thread.run.step.{step['status']}", step)
+        return step
+
+    async def open_message(self, run: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A new in-progress assistant message and the message-creation step announcing it."""
+        message = message_object(
+            run["thread_id"],
+            role="assistant",
+            content=[],
+            status="in_progress",
+            assistant_id=run["assistant_id"],
+            run_id=run["id"],
+        )
+        step = await self.open_step(
+            run, {"type": "message_creation", "message_creation": {"message_id": message["id"]}}
+        )
+        await self.store.insert(Kind.message, message, thread_id=run["thread_id"], run_id=run["id"])
+        self.publish(run["id"], "thread.message.created", message)
+        self.publish(run["id"], "thread.message.in_progress", message)
+        return step, message
+
+    async def complete_message(
+        self,
+        message: dict[str, Any],
+        step: dict[str, Any],
+        text: str,
+        usage: dict[str, int] | None,
+        *,
+        cut_short: bool = False,
+        image_ids: Sequence[str] = (),
+    ) -> None:
+        """Store the message's final text (and the run's figures); ``cut_short`` (a token
+        limit) marks it incomplete."""
+        stamp = now()
+        ending: dict[str, Any] = {"status": "completed", "completed_at": stamp}
+        if cut_short:
+            ending = {
+                "status": "incomplete",
+                "incomplete_at": stamp,
+                "incomplete_details": {"reason": "max_tokens"},
+            }
+        images = [{"type": "image_file", "image_file": {"file_id": i}} for i in image_ids]
+        message = checked(Message, {**message, **ending, "content": [text_block(text), *images]})
+        await self.store.save(Kind.message, message)
+        self.publish(message["run_id"], f"thread.message.{message['status']}", message)
+        await self.finish_step(step, status="completed", completed_at=stamp, usage=usage)
