@@ -19,6 +19,8 @@ from .routes import router
 from .routes.common import Services
 from .settings import ServerSettings
 from .store import Store
+from .store.blobs import BlobStore, DatabaseBlobStore, DirectoryBlobStore
+from .store.files import FileStore
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +45,24 @@ def _param(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def blob_store(settings: ServerSettings, store: Store) -> BlobStore:
+    """Where file bytes go (see ``ServerSettings.file_storage_kind``)."""
+    if settings.file_storage_kind == "database":
+        return DatabaseBlobStore(store)
+    return DirectoryBlobStore(settings.files_root)
+
+
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """Build the server app; storage is opened and stale runs recovered at start-up."""
     settings = settings or ServerSettings.from_env()
     store = Store(settings.database_url)
-    engine = RunEngine(store, settings)
+    files = FileStore(store, blob_store(settings, store))
+    engine = RunEngine(store, settings, files)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await store.create_all()
+        await files.blobs.sweep()
         await engine.startup()
         try:
             yield
@@ -65,7 +76,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.state.services = Services(settings=settings, store=store, engine=engine)
+    app.state.services = Services(settings=settings, store=store, engine=engine, files=files)
     auth = [Depends(_auth_dependency(settings))]
     app.include_router(router, prefix="/v1", dependencies=auth)
     app.include_router(router, dependencies=auth, include_in_schema=False)

@@ -15,6 +15,7 @@ from ..engine.runner import RunEngine
 from ..errors import not_found
 from ..settings import ServerSettings
 from ..store import Kind, Page, Store
+from ..store.files import FileStore
 from ..wire import list_object
 
 
@@ -23,6 +24,7 @@ class Services:
     settings: ServerSettings
     store: Store
     engine: RunEngine
+    files: FileStore
 
 
 def services(request: Request) -> Services:
