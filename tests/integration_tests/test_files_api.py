@@ -188,3 +188,15 @@ def test_blob_store_keeps_bytes_where_configured(files_server: tuple[RunningServ
         assert on_disk.exists() is (not database)
         c.files.delete(created.id)
         assert not on_disk.exists()
+
+
+def test_partial_writes_of_a_crashed_process_are_swept_at_start(tmp_path: Path) -> None:
+    blobs = tmp_path / "blobs"
+    blobs.mkdir()
+    stale, fresh = blobs / ".partial-file-old-1", blobs / ".partial-file-new-2"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"another process is writing this")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    with start_server(db=str(tmp_path / "s.db"), files_dir=blobs, sandbox_dir=tmp_path / "sb"):
+        assert not stale.exists() and fresh.exists()
