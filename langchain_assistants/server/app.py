@@ -21,6 +21,7 @@ from .settings import ServerSettings
 from .store import Store
 from .store.blobs import BlobStore, DatabaseBlobStore, DirectoryBlobStore
 from .store.files import FileStore
+from .store.upgrade import upgrade_files_table
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await store.create_all()
+        await upgrade_files_table(store, files.blobs)
         await files.blobs.sweep()
         await engine.startup()
         try:
