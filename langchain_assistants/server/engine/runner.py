@@ -27,6 +27,7 @@ from .code_interpreter import CodeInterpreter
 from .conversation import build_prompt, tool_result_entries
 from .events import EventBus
 from .hosted import HostedResult, HostedTool
+from .message_images import image_urls
 from .models import ModelResolver, with_sampling
 from .recorder import RunRecorder
 from .tools import model_tool_choice, model_tools
@@ -360,6 +361,7 @@ class RunEngine:
         model = with_sampling(self.models.resolve(run["model"]), run)
         thread_messages = await self.store.thread_messages(run["thread_id"], exclude_run=run["id"])
         note = await self.code_files.tool_note(run, thread_messages)
+        images = await image_urls(self.files, thread_messages)
         tools = model_tools(run["tools"], code_interpreter_note=note)
         choice = model_tool_choice(run["tool_choice"])
         bound: Any = model
@@ -373,7 +375,7 @@ class RunEngine:
         outputs = RunOutputs.from_transcript(transcript)
         while True:
             turn = ModelTurn(self.recorder, run, outputs=outputs)
-            await turn.stream(bound, build_prompt(run, thread_messages, transcript))
+            await turn.stream(bound, build_prompt(run, thread_messages, transcript, images))
             turn_usage = turn.usage
             usage = add_usage(usage, turn_usage)
             calls = turn.tool_calls
