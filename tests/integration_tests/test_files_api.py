@@ -239,3 +239,29 @@ def test_a_database_of_the_previous_version_keeps_its_files(tmp_path: Path) -> N
         columns = {row[1] for row in conn.execute("PRAGMA table_info(files)")}
     assert "content" not in columns and "purpose" in columns
     assert (tmp_path / "old-files" / "file_oldfigure").read_bytes() == b"\x89PNG"
+
+
+def test_stale_partial_chunks_in_the_database_are_swept_but_live_ones_stay(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    db = tmp_path / "chunks.db"
+    with start_server(db=str(db), file_storage="database", sandbox_dir=tmp_path / "sb"):
+        pass  # creates the tables
+    old, now = int(time.time()) - 2 * 3600, int(time.time())
+    rows = [
+        (".partial-file-dead-1", 0, old),  # a crashed upload
+        (".partial-file-long-2", 0, old),  # a long upload still writing: newest chunk fresh
+        (".partial-file-long-2", 1, now),
+    ]
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT INTO file_blobs (blob_key, part, created_at, data) VALUES (?, ?, ?, x'00')",
+            rows,
+        )
+    with start_server(db=str(db), file_storage="database", sandbox_dir=tmp_path / "sb"):
+        pass
+    with sqlite3.connect(db) as conn:
+        left = conn.execute("SELECT blob_key, part FROM file_blobs ORDER BY part").fetchall()
+    assert left == [(".partial-file-long-2", 0), (".partial-file-long-2", 1)]

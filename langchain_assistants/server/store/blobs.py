@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from .repository import Store
 from .tables import FileBlobRow
@@ -286,11 +286,14 @@ class DatabaseBlobStore:
             await s.execute(delete(FileBlobRow).where(FileBlobRow.blob_key == key))
 
     async def sweep(self) -> None:
+        # A partial blob is stale when its newest chunk is: a long upload still writing
+        # (perhaps in another process) keeps adding fresh chunks.
         cutoff = int(time.time()) - STALE_PARTIAL_SECONDS
+        stale = (
+            select(FileBlobRow.blob_key)
+            .where(FileBlobRow.blob_key.startswith(PARTIAL_PREFIX))
+            .group_by(FileBlobRow.blob_key)
+            .having(func.max(FileBlobRow.created_at) < cutoff)
+        )
         async with self.store.session(write=True) as s:
-            await s.execute(
-                delete(FileBlobRow).where(
-                    FileBlobRow.blob_key.startswith(PARTIAL_PREFIX),
-                    FileBlobRow.created_at < cutoff,
-                )
-            )
+            await s.execute(delete(FileBlobRow).where(FileBlobRow.blob_key.in_(stale)))
