@@ -265,3 +265,32 @@ def test_stale_partial_chunks_in_the_database_are_swept_but_live_ones_stay(
     with sqlite3.connect(db) as conn:
         left = conn.execute("SELECT blob_key, part FROM file_blobs ORDER BY part").fetchall()
     assert left == [(".partial-file-long-2", 0), (".partial-file-long-2", 1)]
+
+
+def test_a_body_arriving_in_tiny_pieces_is_parsed_intact(
+    files_server: tuple[RunningServer, Path],
+) -> None:
+    """Part boundaries split across network reads, and boundary-like bytes in the data."""
+    import httpx
+
+    payload = b"--B not a boundary\r\n--Bx\r\n\x00\xff" * 20
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nassistants\r\n'
+        b'--B\r\nContent-Disposition: form-data; name="file"; filename="odd.bin"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n" + payload + b"\r\n--B--\r\n"
+    )
+
+    def pieces() -> Iterator[bytes]:
+        i, size = 0, 1
+        while i < len(body):
+            yield body[i : i + size]
+            i, size = i + size, size % 7 + 1
+
+    url = files_server[0].base_url + "/files"
+    response = httpx.post(
+        url, content=pieces(), headers={"content-type": "multipart/form-data; boundary=B"}
+    )
+    assert response.status_code == 200, response.text
+    created = response.json()
+    assert (created["filename"], created["bytes"]) == ("odd.bin", len(payload))
+    assert httpx.get(f"{url}/{created['id']}/content").content == payload
