@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...sandbox import arun_python
 from ..settings import ServerSettings
-from .code_files import OUTPUT_PURPOSE, CodeFiles, artifact, written_note
+from .code_files import OUTPUT_PURPOSE, CodeFiles, artifact, within, written_note
 from .hosted import HostedResult
 from .tools import CODE_INTERPRETER
 
@@ -60,6 +60,8 @@ class CodeInterpreter:
         )
         image_ids = []
         for image in result.images:
+            if within(image, workdir) is None:  # a link planted by the code: not a figure
+                continue
             stored = await self.code_files.files.put_path(
                 image, filename=image.name, purpose=OUTPUT_PURPOSE
             )
