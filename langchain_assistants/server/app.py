@@ -64,7 +64,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await store.create_all()
         await upgrade_files_table(store, files.blobs)
-        await files.blobs.sweep()
+        await files.sweep()
         await engine.startup()
         try:
             yield

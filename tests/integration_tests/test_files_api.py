@@ -294,3 +294,39 @@ def test_a_body_arriving_in_tiny_pieces_is_parsed_intact(
     created = response.json()
     assert (created["filename"], created["bytes"]) == ("odd.bin", len(payload))
     assert httpx.get(f"{url}/{created['id']}/content").content == payload
+
+
+@pytest.mark.parametrize("storage", ["directory", "database"])
+def test_blobs_without_a_file_row_are_swept_at_start(tmp_path: Path, storage: str) -> None:
+    """A crash between writing the bytes and the row leaves an orphan blob: swept once old;
+    files with rows, and things in the directory that are not blobs, stay."""
+    import sqlite3
+
+    db, blobs = tmp_path / "o.db", tmp_path / "blobs"
+    settings = {"file_storage": storage, "files_dir": blobs, "sandbox_dir": tmp_path / "sb"}
+    with (
+        start_server(db=str(db), **settings) as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        kept = c.files.create(file=("kept.txt", b"kept"), purpose="assistants")
+        orphan = c.files.create(file=("orphan.txt", b"orphan"), purpose="assistants")
+    old = time.time() - 2 * 3600
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM files WHERE id = ?", (orphan.id,))
+        conn.execute("UPDATE file_blobs SET created_at = ?", (int(old),))
+    unrelated = blobs / "notes.txt"
+    blobs.mkdir(exist_ok=True)
+    unrelated.write_text("not a blob")
+    for path in blobs.iterdir():
+        os.utime(path, (old, old))
+    with (
+        start_server(db=str(db), **settings) as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        assert c.files.content(kept.id).content == b"kept"
+    with sqlite3.connect(db) as conn:
+        keys = {row[0] for row in conn.execute("SELECT DISTINCT blob_key FROM file_blobs")}
+    on_disk = {p.name for p in blobs.iterdir()}
+    assert orphan.id not in keys | on_disk
+    assert kept.id in (keys if storage == "database" else on_disk)
+    assert unrelated.exists()

@@ -11,7 +11,8 @@ Two implementations of one interface:
   temporary key and renamed to the real key in one statement on commit.
 
 Neither holds a whole blob in memory: writes are buffered up to one chunk, reads yield
-chunks. Partial writes left by a crash are swept at start-up (:meth:`BlobStore.sweep`).
+chunks. Partial writes left by a crash are swept at start-up (:meth:`BlobStore.sweep`),
+and so are complete blobs whose file row never came or is gone (``FileStore.sweep``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ CHUNK_BYTES = 1024 * 1024
 PARTIAL_PREFIX = ".partial-"
 # A partial write untouched for this long belongs to a process that died.
 STALE_PARTIAL_SECONDS = 3600
+#: Blob keys are file ids (``file-…``; ``file_…`` from earlier versions).
+FILE_KEY_PREFIXES = ("file-", "file_")
 
 
 class BlobWriter(Protocol):
@@ -73,6 +76,10 @@ class BlobStore(Protocol):
 
     async def sweep(self) -> None:
         """Remove partial writes abandoned by a crashed process."""
+        ...
+
+    async def old_keys(self, older_than: float) -> list[str]:
+        """Keys of complete blobs last written before ``older_than`` (a Unix time)."""
         ...
 
 
@@ -187,6 +194,17 @@ class DirectoryBlobStore:
         with contextlib.suppress(FileNotFoundError, KeyError):
             self._path(key).unlink()
 
+    async def old_keys(self, older_than: float) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        keys = []
+        for path in self.root.iterdir():
+            with contextlib.suppress(OSError):
+                # Only names we give blobs (file ids): the directory may hold other things.
+                if path.name.startswith(FILE_KEY_PREFIXES) and path.stat().st_mtime < older_than:
+                    keys.append(path.name)
+        return keys
+
     async def sweep(self) -> None:
         if not self.root.is_dir():
             return
@@ -284,6 +302,16 @@ class DatabaseBlobStore:
     async def delete(self, key: str) -> None:
         async with self.store.session(write=True) as s:
             await s.execute(delete(FileBlobRow).where(FileBlobRow.blob_key == key))
+
+    async def old_keys(self, older_than: float) -> list[str]:
+        query = (
+            select(FileBlobRow.blob_key)
+            .where(~FileBlobRow.blob_key.startswith(PARTIAL_PREFIX))
+            .group_by(FileBlobRow.blob_key)
+            .having(func.max(FileBlobRow.created_at) < older_than)
+        )
+        async with self.store.session(write=False) as s:
+            return list((await s.scalars(query)).all())
 
     async def sweep(self) -> None:
         # A partial blob is stale when its newest chunk is: a long upload still writing

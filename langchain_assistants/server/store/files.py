@@ -2,18 +2,30 @@
 
 The order of writes means a row never points at missing bytes: a new file's blob is
 committed before its row is inserted, and a deleted file's row goes before its blob. A
-crash in between leaves at worst an orphan blob, never a row without bytes.
+crash in between leaves at worst an orphan blob, never a row without bytes; orphans are
+swept at the next start (:meth:`FileStore.sweep`).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select
+
 from ..wire import file_object, new_file_id
-from .blobs import BlobStore, BlobWriter, copy_to_path, read_all, write_path
+from .blobs import (
+    STALE_PARTIAL_SECONDS,
+    BlobStore,
+    BlobWriter,
+    copy_to_path,
+    read_all,
+    write_path,
+)
 from .repository import Kind, Store
+from .tables import FileRow
 
 
 class FileStore:
@@ -98,6 +110,21 @@ class FileStore:
             return None
 
     # -- deleting ---------------------------------------------------------------------
+
+    async def sweep(self) -> None:
+        """At start-up: drop partial writes and blobs without a file row (a crash between
+        the two writes), old enough that no upload in another process still owns them."""
+        await self.blobs.sweep()
+        keys = await self.blobs.old_keys(time.time() - STALE_PARTIAL_SECONDS)
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            async with self.store.session(write=False) as s:
+                known = set(
+                    (await s.scalars(select(FileRow.id).where(FileRow.id.in_(batch)))).all()
+                )
+            for key in batch:
+                if key not in known:
+                    await self.blobs.delete(key)
 
     async def delete(self, file_id: str) -> bool:
         """Delete the row, then the bytes; False if there was no such file."""
