@@ -330,3 +330,18 @@ def test_blobs_without_a_file_row_are_swept_at_start(tmp_path: Path, storage: st
     assert orphan.id not in keys | on_disk
     assert kept.id in (keys if storage == "database" else on_disk)
     assert unrelated.exists()
+
+
+def test_a_directory_shared_by_two_databases_keeps_the_others_blobs(tmp_path: Path) -> None:
+    blobs = tmp_path / "shared"
+    first = {"files_dir": blobs, "sandbox_dir": tmp_path / "sb"}
+    with (
+        start_server(db=str(tmp_path / "a.db"), **first) as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        theirs = c.files.create(file=("a.txt", b"of database a"), purpose="assistants")
+    old = time.time() - 2 * 3600
+    os.utime(blobs / theirs.id, (old, old))
+    with start_server(db=str(tmp_path / "b.db"), **first):
+        pass
+    assert (blobs / theirs.id).read_bytes() == b"of database a"

@@ -37,6 +37,8 @@ PARTIAL_PREFIX = ".partial-"
 STALE_PARTIAL_SECONDS = 3600
 #: Blob keys are file ids (``file-…``; ``file_…`` from earlier versions).
 FILE_KEY_PREFIXES = ("file-", "file_")
+#: Names the database a blob directory belongs to (see ``BlobStore.owned_by``).
+OWNER_MARKER = ".database"
 
 
 class BlobWriter(Protocol):
@@ -80,6 +82,11 @@ class BlobStore(Protocol):
 
     async def old_keys(self, older_than: float) -> list[str]:
         """Keys of complete blobs last written before ``older_than`` (a Unix time)."""
+        ...
+
+    async def owned_by(self, database: str) -> bool:
+        """Whether this store belongs to ``database`` alone, so that a blob without a row
+        there is an orphan (a directory shared by two databases is not)."""
         ...
 
 
@@ -194,6 +201,17 @@ class DirectoryBlobStore:
         with contextlib.suppress(FileNotFoundError, KeyError):
             self._path(key).unlink()
 
+    async def owned_by(self, database: str) -> bool:
+        marker = self.root / OWNER_MARKER
+        try:
+            return marker.read_text() == database
+        except FileNotFoundError:
+            self.root.mkdir(parents=True, exist_ok=True)
+            marker.write_text(database)
+            return True
+        except OSError:
+            return False
+
     async def old_keys(self, older_than: float) -> list[str]:
         if not self.root.is_dir():
             return []
@@ -302,6 +320,9 @@ class DatabaseBlobStore:
     async def delete(self, key: str) -> None:
         async with self.store.session(write=True) as s:
             await s.execute(delete(FileBlobRow).where(FileBlobRow.blob_key == key))
+
+    async def owned_by(self, database: str) -> bool:
+        return True  # the table is inside that database
 
     async def old_keys(self, older_than: float) -> list[str]:
         query = (

@@ -8,12 +8,13 @@ swept at the next start (:meth:`FileStore.sweep`).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import make_url, select
 
 from ..wire import file_object, new_file_id
 from .blobs import (
@@ -26,6 +27,8 @@ from .blobs import (
 )
 from .repository import Kind, Store
 from .tables import FileRow
+
+log = logging.getLogger(__name__)
 
 
 class FileStore:
@@ -115,6 +118,13 @@ class FileStore:
         """At start-up: drop partial writes and blobs without a file row (a crash between
         the two writes), old enough that no upload in another process still owns them."""
         await self.blobs.sweep()
+        database = make_url(self.store.url).render_as_string(hide_password=True)
+        if not await self.blobs.owned_by(database):
+            log.warning(
+                "%s is shared with another database: blobs without a row are kept",
+                self.blobs.description,
+            )
+            return
         keys = await self.blobs.old_keys(time.time() - STALE_PARTIAL_SECONDS)
         for start in range(0, len(keys), 500):
             batch = keys[start : start + 500]
