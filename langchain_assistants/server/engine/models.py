@@ -80,6 +80,12 @@ class ModelResolver:
             "--model SPEC (e.g. openai:gpt-4.1-mini) or name a model spec on the assistant."
         )
 
+    def check_default(self) -> None:
+        """Build the server's default model now, so a bad ``--model`` stops the start-up
+        (ModelUnavailableError naming the spec and the reason) instead of every run."""
+        if self.default_spec and self.default_spec not in self._cache:
+            self._cache[self.default_spec] = build_model(self.default_spec)
+
     def resolve(self, model_name: str | None) -> BaseChatModel:
         spec = self.spec_for(model_name)
         if spec not in self._cache:

@@ -329,10 +329,14 @@ class RunEngine:
     async def _execute(self, run_id: str) -> None:
         run = self._live[run_id]
         try:
+            # What the run creates belongs to the project of the run (kept on its row).
+            project = await self.store.project_of(Kind.run, run_id)
+            assert project is not None, f"run {run_id} is not stored"
+            recorder = self.recorder.for_project(project)
             run = await self._transition(
                 run, "in_progress", started_at=run.get("started_at") or now()
             )
-            await self._loop(run)
+            await self._loop(run, recorder)
         except (asyncio.CancelledError, RunStopped):
             status = self._live.get(run_id, run)["status"]
             stored = await self.store.get(Kind.run, run_id) or run
@@ -352,7 +356,7 @@ class RunEngine:
                 stored, "failed", last_error={"code": error_code(exc), "message": message[:2000]}
             )
 
-    async def _loop(self, run: dict[str, Any]) -> None:
+    async def _loop(self, run: dict[str, Any], recorder: RunRecorder) -> None:
         model = with_sampling(self.models.resolve(run["model"]), run)
         tools = model_tools(run["tools"])
         choice = model_tool_choice(run["tool_choice"])
@@ -366,7 +370,7 @@ class RunEngine:
         usage = usage or dict(ZERO_USAGE)
         images: list[str] = []  # figures drawn in this run, shown in its answer
         while True:
-            turn = ModelTurn(self.recorder, run, images=images)
+            turn = ModelTurn(recorder, run, images=images)
             await turn.stream(bound, build_prompt(run, thread_messages, transcript))
             turn_usage = turn.usage
             usage = add_usage(usage, turn_usage)
