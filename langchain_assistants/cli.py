@@ -134,7 +134,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyFileError as exc:
         return _fail(f"--api-keys: {exc}")
     except ModelUnavailableError as exc:
-        return _fail(f"--model {settings.model}: {exc}")
+        return _fail(f"--model: {exc}")
     model = settings.model or "none (runs need a model spec on the assistant)"
     auth = (
         f"keys file {settings.api_keys_file}"

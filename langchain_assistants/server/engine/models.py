@@ -45,7 +45,7 @@ def build_model(spec: str) -> BaseChatModel:
         try:
             return ScriptedChatModel.from_file(path)
         except (OSError, ValueError) as exc:
-            raise ModelUnavailableError(f"Cannot load scripted model {path!r}: {exc}") from exc
+            raise ModelUnavailableError(f"Cannot load scripted model {spec!r}: {exc}") from exc
     try:
         from langchain.chat_models import init_chat_model
 

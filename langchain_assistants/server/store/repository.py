@@ -360,8 +360,9 @@ async def check_database(url: str) -> None:
     if path and path != ":memory:":
         parent = Path(path).parent
         if not parent.is_dir():
+            problem = "is not a directory" if parent.exists() else "does not exist"
             raise DatabaseUnavailableError(
-                f"cannot open SQLite database {path}: the directory {parent} does not exist"
+                f"cannot open SQLite database {path}: {parent} {problem}"
             )
     store = Store(url)
     try:
