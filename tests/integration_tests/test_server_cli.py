@@ -120,10 +120,15 @@ def test_sighup_reloads_the_keys_file_and_keys_never_reach_the_logs(
         "3600",  # only the signal can reload within the test
         "--log-level",
         "debug",
+        "--max-request-bytes",
+        "65536",
     )
     url = server.wait_ready()
     with OpenAI(base_url=url, api_key=KEY_A, max_retries=0) as a:
         assistant = a.beta.assistants.create(model="gpt-4o").id
+        with pytest.raises(openai.APIStatusError) as too_large:
+            a.beta.assistants.create(model="gpt-4o", instructions="i" * 70_000)
+        assert too_large.value.status_code == 413
     assert _accepted(url, SINGLE) and not _accepted(url, WRONG)
     keys.write_text(f"{KEY_C} alpha\n")
     assert _accepted(url, KEY_A)  # not re-read yet
@@ -161,6 +166,7 @@ def _start_failure(*args: str) -> str:
         ("--db", "/nonexistent-langchain-assistants-dir/x.db", "does not exist"),
         ("--db", "{a_file}/x.db", "is not a directory"),
         ("--db", "/proc/langchain-assistants.db", "unable to open database file"),
+        ("--db", "postgresql://u:secretpw@127.0.0.1:1/x", "cannot open database"),
         ("--api-keys", "/nonexistent-langchain-assistants-keys.txt", "cannot read it"),
     ],
 )
@@ -175,6 +181,7 @@ def test_start_up_problems_end_with_one_line(
     assert line.startswith(f"langchain-assistants: {option}") and expected in line
     if option == "--model":
         assert value in line
+    assert "secretpw" not in line  # a database password is never shown
 
 
 def test_a_malformed_keys_file_stops_the_start_without_showing_keys(tmp_path: Path) -> None:
