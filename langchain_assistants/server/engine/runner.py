@@ -331,7 +331,9 @@ class RunEngine:
         try:
             # What the run creates belongs to the project of the run (kept on its row).
             project = await self.store.project_of(Kind.run, run_id)
-            assert project is not None, f"run {run_id} is not stored"
+            if project is None:  # deleted with its thread before it started
+                self.bus.close(run_id)
+                return
             recorder = self.recorder.for_project(project)
             run = await self._transition(
                 run, "in_progress", started_at=run.get("started_at") or now()
