@@ -56,6 +56,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """
     settings = settings or ServerSettings.from_env()
     keys = KeyRing(settings.api_key, settings.api_keys_file)
+    if keys.required and not len(keys):
+        log.warning("%s has no keys yet: every request gets 401 until keys are added", keys)
     store = Store(settings.database_url)
     engine = RunEngine(store, settings)
     engine.models.check_default()
