@@ -18,7 +18,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from langchain_assistants.cli import _parser
+from langchain_assistants.cli import _parser, main
 
 KEY_A = "sk-cli-alpha-" + "1" * 20
 KEY_C = "sk-cli-gamma-" + "3" * 20
@@ -159,29 +159,18 @@ def _start_failure(*args: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("option", "value", "expected"),
+    ("spec", "reason"),
     [
-        ("--model", "nosuchprovider:x", "nosuchprovider:x"),
-        ("--model", "scripted:/missing.json", "/missing.json"),
-        ("--db", "/nonexistent-langchain-assistants-dir/x.db", "does not exist"),
-        ("--db", "{a_file}/x.db", "is not a directory"),
-        ("--db", "/proc/langchain-assistants.db", "unable to open database file"),
-        ("--db", "postgresql://u:secretpw@127.0.0.1:1/x", "cannot open database"),
-        ("--api-keys", "/nonexistent-langchain-assistants-keys.txt", "cannot read it"),
+        ("nosuchprovider:x", "Unable to infer model provider"),
+        ("scripted:/missing.json", "No such file or directory"),
     ],
 )
-def test_start_up_problems_end_with_one_line(
-    tmp_path: Path, option: str, value: str, expected: str
+def test_a_model_that_cannot_be_built_stops_the_start(
+    tmp_path: Path, spec: str, reason: str
 ) -> None:
-    a_file = tmp_path / "a_file"
-    a_file.write_text("")
-    value = value.replace("{a_file}", str(a_file))
-    args = [option, value] if option == "--db" else ["--db", str(tmp_path / "x.db"), option, value]
-    line = _start_failure(*args)
-    assert line.startswith(f"langchain-assistants: {option}") and expected in line
-    if option == "--model":
-        assert value in line
-    assert "secretpw" not in line  # a database password is never shown
+    line = _start_failure("--db", str(tmp_path / "x.db"), "--model", spec)
+    assert line.startswith("langchain-assistants: --model: ")
+    assert f"'{spec}'" in line and reason in line
 
 
 def test_a_malformed_keys_file_stops_the_start_without_showing_keys(tmp_path: Path) -> None:
@@ -192,17 +181,37 @@ def test_a_malformed_keys_file_stops_the_start_without_showing_keys(tmp_path: Pa
     assert KEY_A not in line and LONE not in line and KEY_C not in line
 
 
-def test_the_model_env_var_is_checked_too(tmp_path: Path) -> None:
-    env = {**os.environ, "LANGCHAIN_ASSISTANTS_MODEL": "nosuchprovider:y"}
-    done = subprocess.run(
-        _serve("--port", "0", "--db", str(tmp_path / "x.db")),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=env,
-    )
-    assert done.returncode != 0 and "nosuchprovider:y" in done.stderr
-    assert "Traceback" not in done.stderr
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--db", "/nonexistent-langchain-assistants-dir/x.db", "does not exist"),
+        ("--db", "{a_file}/x.db", "is not a directory"),
+        ("--db", "/proc/langchain-assistants.db", "unable to open database file"),
+        ("--db", "postgresql://u:secretpw@127.0.0.1:1/x", "cannot open database"),
+        ("--api-keys", "/nonexistent-langchain-assistants-keys.txt", "cannot read it"),
+    ],
+)
+def test_unusable_db_or_keys_file_ends_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, expected: str
+) -> None:
+    """The same ``main`` as the subprocess above, run in this process to keep the suite fast."""
+    a_file = tmp_path / "a_file"
+    a_file.write_text("")
+    value = value.replace("{a_file}", str(a_file))
+    args = [option, value] if option == "--db" else ["--db", str(tmp_path / "x.db"), option, value]
+    assert main(["serve", "--port", "0", *args]) == 2
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in lines[0]
+    assert lines[0].startswith(f"langchain-assistants: {option}: ") and expected in lines[0]
+    assert "secretpw" not in lines[0]  # a database password is never shown
+
+
+def test_the_model_env_var_is_checked_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LANGCHAIN_ASSISTANTS_MODEL", "nosuchprovider:y")
+    assert main(["serve", "--port", "0", "--db", str(tmp_path / "x.db")]) == 2
+    assert "'nosuchprovider:y'" in capsys.readouterr().err
 
 
 def test_log_level_is_validated() -> None:

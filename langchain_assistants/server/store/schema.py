@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -44,10 +44,23 @@ async def check_database(url: str) -> None:
             raise DatabaseUnavailableError(
                 f"cannot open SQLite database {path}: {parent} {problem}"
             )
-    engine = create_async_engine(url)
     try:
-        async with engine.begin() as conn:
-            await conn.run_sync(prepare_schema)
+        if url.startswith("sqlite"):
+            # The stdlib driver: a failed aiosqlite connect leaves a worker thread behind
+            # that prints a traceback once the event loop is gone.
+            sync_engine = create_engine(make_url(url).set(drivername="sqlite"))
+            try:
+                with sync_engine.begin() as conn:
+                    prepare_schema(conn)
+            finally:
+                sync_engine.dispose()
+        else:
+            engine = create_async_engine(url)
+            try:
+                async with engine.begin() as conn:
+                    await conn.run_sync(prepare_schema)
+            finally:
+                await engine.dispose()
     except Exception as exc:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
         where = f"SQLite database {path}" if path else f"database {display_url(url)}"
@@ -55,8 +68,6 @@ async def check_database(url: str) -> None:
         raise DatabaseUnavailableError(
             f"cannot open {where}: {reason[0] if reason else type(exc).__name__}{hint}"
         ) from exc
-    finally:
-        await engine.dispose()
 
 
 def _add_missing_columns(conn: Connection) -> None:
