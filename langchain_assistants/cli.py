@@ -41,6 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--db",
         default="langchain-assistants.db",
+        metavar="PATH_OR_URL",
         help="SQLite file path, or a SQLAlchemy URL such as postgresql+asyncpg://user@host/db "
         "(default langchain-assistants.db)",
     )
@@ -85,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_positive_float,
         default=600.0,
         metavar="SECONDS",
-        help="a run waiting for tool outputs expires after this long (default 600)",
+        help="an unfinished run expires this long after it was created (default 600)",
     )
     serve.add_argument(
         "--log-level",
