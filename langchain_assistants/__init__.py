@@ -5,6 +5,7 @@ The runnable needs only ``openai`` and ``langchain-core``; the server lives in
 """
 
 from .client import (
+    AssistantConnectionError,
     AssistantRunCancelledError,
     AssistantRunError,
     AssistantRunExpiredError,
@@ -19,6 +20,7 @@ from .client import (
 )
 
 __all__ = [
+    "AssistantConnectionError",
     "AssistantRunCancelledError",
     "AssistantRunError",
     "AssistantRunExpiredError",

@@ -1,6 +1,7 @@
 """Client side: ``OpenAIAssistantRunnable`` and its types, for any Assistants v2 server."""
 
 from .errors import (
+    AssistantConnectionError,
     AssistantRunCancelledError,
     AssistantRunError,
     AssistantRunExpiredError,
@@ -13,6 +14,7 @@ from .outputs import OpenAIAssistantAction, OpenAIAssistantFinish
 from .runnable import OpenAIAssistantRunnable, OutputType
 
 __all__ = [
+    "AssistantConnectionError",
     "AssistantRunCancelledError",
     "AssistantRunError",
     "AssistantRunExpiredError",
