@@ -4,6 +4,8 @@ The runnable needs only ``openai`` and ``langchain-core``; the server lives in
 :mod:`langchain_assistants.server` (the ``server`` extra).
 """
 
+from importlib import metadata as _metadata
+
 from .client import (
     AssistantConnectionError,
     AssistantRunCancelledError,
@@ -19,6 +21,11 @@ from .client import (
     OutputType,
 )
 
+try:
+    __version__ = _metadata.version("langchain-assistants")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    __version__ = "0+unknown"
+
 __all__ = [
     "AssistantConnectionError",
     "AssistantRunCancelledError",
@@ -32,4 +39,5 @@ __all__ = [
     "OpenAIAssistantFinish",
     "OpenAIAssistantRunnable",
     "OutputType",
+    "__version__",
 ]

@@ -7,12 +7,17 @@ import logging
 import sys
 from collections.abc import Sequence
 
+ACCESS_LOG_CHOICES = ("quiet", "full", "off")
+
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="langchain-assistants",
         description="OpenAI Assistants v2 on any LangChain chat model.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the Assistants-v2-compatible server")
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
@@ -35,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--run-expiry-seconds", type=float, default=600.0)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--access-log",
+        choices=ACCESS_LOG_CHOICES,
+        default="quiet",
+        help="HTTP access log: 'quiet' (default) leaves out successful reads such as the "
+        "SDK's run polling, 'full' logs every request, 'off' none",
+    )
     return parser
 
 
@@ -44,6 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import uvicorn
 
         from .server import ServerSettings, create_app
+        from .server.access_log import uvicorn_log_config
     except ImportError as exc:  # pragma: no cover - depends on the install
         hint = "pip install 'langchain-assistants[server]'"
         print(f"The server needs the 'server' extra: {hint} ({exc})", file=sys.stderr)
@@ -59,7 +72,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     auth = "required" if settings.api_key else "off"
     url = f"http://{args.host}:{args.port}/v1"
     print(f"langchain-assistants: {url}  db={args.db}  model={model}  auth={auth}", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.access_log != "off",
+        log_config=uvicorn_log_config(args.access_log),
+    )
     return 0
 
 
