@@ -7,6 +7,7 @@ The runnable needs only ``openai`` and ``langchain-core``; the server lives in
 from importlib import metadata as _metadata
 
 from .client import (
+    CHECKPOINT_ALLOWLIST,
     AssistantConnectionError,
     AssistantRunCancelledError,
     AssistantRunError,
@@ -27,6 +28,7 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a bare
     __version__ = "0+unknown"
 
 __all__ = [
+    "CHECKPOINT_ALLOWLIST",
     "AssistantConnectionError",
     "AssistantRunCancelledError",
     "AssistantRunError",

@@ -10,10 +10,11 @@ from .errors import (
     AssistantRunTimeoutError,
     AssistantThreadBusyError,
 )
-from .outputs import OpenAIAssistantAction, OpenAIAssistantFinish
+from .outputs import CHECKPOINT_ALLOWLIST, OpenAIAssistantAction, OpenAIAssistantFinish
 from .runnable import OpenAIAssistantRunnable, OutputType
 
 __all__ = [
+    "CHECKPOINT_ALLOWLIST",
     "AssistantConnectionError",
     "AssistantRunCancelledError",
     "AssistantRunError",

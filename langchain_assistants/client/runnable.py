@@ -171,6 +171,15 @@ class OpenAIAssistantRunnable(RunnableSerializable[dict, OutputType]):  # type: 
         default_factory=weakref.WeakKeyDictionary
     )
 
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Serializable with ``dumpd``/``load``: its settings, never its clients or keys."""
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["langchain_assistants"]
+
     @model_validator(mode="after")
     def _pair_clients(self) -> Self:
         build_async = self.async_client is None
