@@ -27,6 +27,7 @@ from .events import EventBus
 from .hosted import HostedResult, HostedTool
 from .models import ModelResolver, with_sampling
 from .recorder import RunRecorder
+from .run_log import log_run_end, log_run_start
 from .tools import model_tool_choice, model_tools
 from .turn import ModelTurn
 
@@ -197,6 +198,7 @@ class RunEngine:
             live.update(run)
         await self.store.save_run(run, **columns)
         self.publish(run["id"], f"thread.run.{run['status']}", run)
+        await log_run_end(self.store, run)
         return run
 
     async def _transition(
@@ -328,6 +330,8 @@ class RunEngine:
 
     async def _execute(self, run_id: str) -> None:
         run = self._live[run_id]
+        if not run.get("started_at"):
+            log_run_start(run)
         try:
             # What the run creates belongs to the project of the run (kept on its row).
             project = await self.store.project_of(Kind.run, run_id)
