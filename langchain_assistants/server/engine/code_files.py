@@ -165,6 +165,16 @@ class CodeFiles:
         self.files = files
         self.max_file_bytes = max_file_bytes
 
+    def scoped(self, project: str | None) -> CodeFiles:
+        """The same, reading and storing files of ``project`` only (a run's project)."""
+        if project is None:
+            return self
+        return CodeFiles(
+            self.store.scoped(project),
+            self.files.scoped(project),
+            max_file_bytes=self.max_file_bytes,
+        )
+
     async def inputs(
         self, run: dict[str, Any], thread_messages: list[dict[str, Any]] | None = None
     ) -> list[InputFile]:

@@ -38,6 +38,11 @@ class FileStore:
         self.store = store
         self.blobs = blobs
 
+    def scoped(self, project: str | None) -> FileStore:
+        """A view whose rows belong to ``project`` (see ``Store.scoped``); the same bytes.
+        ``None`` keeps this view (the unscoped one sees every project)."""
+        return self if project is None else FileStore(self.store.scoped(project), self.blobs)
+
     # -- creating ---------------------------------------------------------------------
 
     def new_upload(self) -> tuple[str, BlobWriter]:
@@ -139,7 +144,8 @@ class FileStore:
     async def delete(self, file_id: str) -> bool:
         """Delete the row, then the bytes; False if there was no such file."""
         deleted = await self.store.delete(Kind.file, file_id)
-        await self.blobs.delete(file_id)
+        if deleted:  # (a view of another project deletes nothing, bytes included)
+            await self.blobs.delete(file_id)
         return deleted
 
 
