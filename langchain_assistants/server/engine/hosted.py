@@ -34,6 +34,23 @@ class HostedTool(Protocol):
     #: The function name the model calls (also the step entry's ``type``).
     name: str
 
+    def unavailable_reason(self) -> str | None:
+        """Why this tool cannot work on this server (its runs are refused), else None."""
+        ...
+
     async def execute(
         self, run: dict[str, Any], call: ToolCall, turn: ModelTurn
     ) -> HostedResult: ...
+
+
+class HostedToolUnavailable(Exception):
+    """A run uses a hosted tool that cannot work here; the message is the run's last_error."""
+
+
+def check_available(run_tools: list[dict[str, Any]], hosted: dict[str, HostedTool]) -> None:
+    """Raise :class:`HostedToolUnavailable` before a run starts using a tool that cannot work
+    (e.g. code_interpreter without its sandbox), so no code runs without its containment."""
+    for tool in run_tools:
+        hosted_tool = hosted.get(tool.get("type", ""))
+        if hosted_tool is not None and (reason := hosted_tool.unavailable_reason()):
+            raise HostedToolUnavailable(f"{hosted_tool.name} is unavailable on this server: {reason}")
