@@ -65,7 +65,7 @@ def limit_resources(config: dict[str, Any]) -> None:
     file size and open files; a 0 means no limit. Unsupported ones are skipped (macOS).
     """
     limits = [(resource.RLIMIT_CORE, 0)]
-    for kind, key, scale in (
+    for name, key, scale in (
         ("RLIMIT_AS", "memory_mb", 1024 * 1024),
         ("RLIMIT_CPU", "cpu_seconds", 1),
         ("RLIMIT_NPROC", "max_processes", 1),
@@ -73,8 +73,8 @@ def limit_resources(config: dict[str, Any]) -> None:
         ("RLIMIT_NOFILE", "max_open_files", 1),
     ):
         value = int(config.get(key) or 0) * scale
-        if value > 0 and hasattr(resource, kind):
-            limits.append((getattr(resource, kind), value))
+        if value > 0 and hasattr(resource, name):
+            limits.append((getattr(resource, name), value))
     for kind, value in limits:
         with contextlib.suppress(ValueError, OSError):  # e.g. RLIMIT_AS on macOS
             resource.setrlimit(kind, (value, value))

@@ -150,7 +150,6 @@ def test_server_still_serves_after_hostile_code(strict_server: RunningServer) ->
 def test_figures_become_image_outputs_files_and_message_images(
     client: OpenAI, scripted_model: Callable[..., str]
 ) -> None:
-    pytest.importorskip("matplotlib")  # a dev dependency: the sandbox draws with it
     code = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [1, 4, 9])\nprint('drawn')"
     model = scripted_model(
         [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import importlib.util
 import signal
 import socket
 import subprocess
@@ -153,7 +152,7 @@ def test_output_is_truncated(tmp_path: Path) -> None:
 
 GROWER = (
     "import os, subprocess, sys\n"
-    "child = 'import time\\nwhile True:\\n    open(\"grow.txt\", \"a\").write(\"x\")\\n"
+    'child = \'import time\\nwhile True:\\n    open("grow.txt", "a").write("x")\\n'
     "    time.sleep(0.01)'\n"
     "subprocess.Popen([sys.executable, '-c', child], start_new_session={setsid})\n"
     "import time\n"
@@ -270,7 +269,6 @@ def test_open_figures_are_saved_as_images(tmp_path: Path) -> None:
     assert result.files == []  # images live in the hidden output dir, not among the files
 
 
-@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib")
 def test_real_matplotlib_figure(tmp_path: Path) -> None:
     code = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()"
     result = run_python(code, workdir=tmp_path, timeout=60)

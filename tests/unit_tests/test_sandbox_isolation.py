@@ -39,7 +39,10 @@ def test_isolation_is_available_here() -> None:
 
 
 def test_code_runs_in_mnt_data_as_the_sandbox_user(tmp_path: Path) -> None:
-    out, _ = run("import os, pwd; print(os.getcwd(), os.environ['HOME'], pwd.getpwuid(os.getuid()).pw_name)", tmp_path)
+    out, _ = run(
+        "import os, pwd; print(os.getcwd(), os.environ['HOME'], pwd.getpwuid(os.getuid()).pw_name)",
+        tmp_path,
+    )
     assert out == "/mnt/data /mnt/data sandbox\n"
 
 
@@ -110,9 +113,7 @@ def test_proc_shows_only_the_sandbox_processes(tmp_path: Path) -> None:
     assert "pytest" not in out and "uvicorn" not in out
 
 
-def test_environment_has_no_server_secrets(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_environment_has_no_server_secrets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk-fake-server-secret")
     out, _ = run("import os; print(sorted(os.environ))", tmp_path)
     assert "OPENAI_API_KEY" not in out and "sk-fake" not in out

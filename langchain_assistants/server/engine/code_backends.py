@@ -41,7 +41,10 @@ class CodeRun:
 class CodeBackend(Protocol):
     """Runs one thread's code; ``unavailable_reason`` says why it cannot run here (or None)."""
 
-    description: str
+    @property
+    def description(self) -> str:
+        """One line for the start-up message: the mode and what it contains."""
+        ...
 
     def unavailable_reason(self) -> str | None: ...
 

@@ -53,4 +53,6 @@ def check_available(run_tools: list[dict[str, Any]], hosted: dict[str, HostedToo
     for tool in run_tools:
         hosted_tool = hosted.get(tool.get("type", ""))
         if hosted_tool is not None and (reason := hosted_tool.unavailable_reason()):
-            raise HostedToolUnavailable(f"{hosted_tool.name} is unavailable on this server: {reason}")
+            raise HostedToolUnavailable(
+                f"{hosted_tool.name} is unavailable on this server: {reason}"
+            )
