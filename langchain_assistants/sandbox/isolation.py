@@ -11,10 +11,12 @@ nothing but its own loopback. With ``--die-with-parent`` and the PID namespace, 
 bwrap ends every process of the execution, including ones that called ``setsid``.
 
 Limits: the bootstrap sets rlimits (address space, CPU time, processes, file size, open files)
-in every mode. RLIMIT_NPROC only binds a non-root user, so a root server drops bwrap to uid
-65534 when the runtime is readable by it; otherwise bwrap runs as root with every capability
-dropped. Where cgroups can be created (root, see :mod:`.cgroups`), each execution also gets
-its own memory and pids cgroup, joined before the sandbox starts (``--info-fd``/``--block-fd``).
+in every mode. Where cgroups can be created (root, see :mod:`.cgroups`), each execution also
+gets its own memory and pids cgroup, joined before the sandbox starts (``--info-fd`` /
+``--block-fd``), and bwrap runs as root with every capability dropped. Without cgroups a root
+server drops bwrap to uid 65534 (RLIMIT_NPROC does not bind root), provided the runtime and
+the working directory are reachable by it (else: as root, caps dropped, rlimits only). A
+non-root server runs bwrap as itself; RLIMIT_NPROC then counts the sandbox's own processes.
 
 :func:`bubblewrap` probes once per executable path whether a trivial sandbox starts here and
 raises :class:`IsolationUnavailable` with the reason and a fix when it does not.
@@ -32,6 +34,7 @@ import select
 import shutil
 import signal
 import site
+import stat
 import subprocess
 import sys
 import tempfile
@@ -98,7 +101,8 @@ class Launch:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(pid, signal.SIGKILL)
                 return
-            os.write(self._block_write, b"1")
+            with contextlib.suppress(OSError):  # bwrap already gone: nothing to release
+                os.write(self._block_write, b"1")
         finally:
             _close(self._info_read)
             _close(self._block_write)
@@ -132,6 +136,8 @@ class Bubblewrap:
     cgroups: CgroupManager | None = None
     drop_caps: bool = False
     supported: frozenset[str] = frozenset()
+    #: Used instead when ``run_as`` cannot reach a working directory (as root, caps dropped).
+    fallback: Bubblewrap | None = None
 
     @property
     def description(self) -> str:
@@ -159,6 +165,16 @@ class Bubblewrap:
         tmp_mb: int,
     ) -> Launch:
         """The command for one execution with ``workdir`` as its ``/mnt/data``."""
+        unreachable = self.run_as is not None and not reachable_by(workdir.parent, self.run_as)
+        if unreachable and self.fallback is not None:
+            return self.fallback.launch(
+                python_argv,
+                env=env,
+                workdir=workdir,
+                memory_mb=memory_mb,
+                max_processes=max_processes,
+                tmp_mb=tmp_mb,
+            )
         if self.run_as is not None and workdir.stat().st_uid != self.run_as:
             os.chown(workdir, self.run_as, self.run_as)
         argv = [
@@ -178,10 +194,10 @@ class Bubblewrap:
             argv.append("--disable-userns")
         if self.drop_caps:
             argv += ["--cap-drop", "ALL"]
-        argv += self.runtime
         if "--size" in self.supported and tmp_mb > 0:
             argv += ["--size", str(tmp_mb * 1024 * 1024)]
-        argv += ["--tmpfs", "/tmp", "--bind", str(workdir), SANDBOX_WORKDIR]
+        # /tmp first, so a runtime that lives under the host's /tmp is bound inside it.
+        argv += ["--tmpfs", "/tmp", *self.runtime, "--bind", str(workdir), SANDBOX_WORKDIR]
         # The root tmpfs (mount points only) and /dev become read-only once all are made.
         argv += ["--remount-ro", "/dev", "--remount-ro", "/"]
         argv += ["--chdir", SANDBOX_WORKDIR, "--clearenv"]
@@ -239,14 +255,18 @@ def _probe(executable: str) -> Bubblewrap | str:
         return f"bubblewrap ({path}) could not be run: {exc}. {INSTALL_HINT}"
     supported = frozenset(flag for flag in _OPTIONAL_FLAGS if re.search(rf"{flag}\b", help_text))
     runtime = _runtime_binds(_runtime_dir())
-    root = os.geteuid() == 0
-    cgroups = cgroup_manager() if root else None
-    candidates = [Bubblewrap(path, runtime, run_as=None, cgroups=cgroups, supported=supported)]
-    if root:
-        candidates = [
-            Bubblewrap(path, runtime, UNPRIVILEGED_UID, cgroups, supported=supported),
-            Bubblewrap(path, runtime, None, cgroups, drop_caps=True, supported=supported),
-        ]
+    candidates = [Bubblewrap(path, runtime, supported=supported)]
+    if os.geteuid() == 0:
+        # Root: cgroups limit memory and processes where we can make them; otherwise drop
+        # to an unprivileged uid, under which RLIMIT_NPROC binds.
+        cgroups = cgroup_manager()
+        as_root = Bubblewrap(path, runtime, None, cgroups, drop_caps=True, supported=supported)
+        candidates = [as_root]
+        if cgroups is None:
+            unprivileged = Bubblewrap(
+                path, runtime, UNPRIVILEGED_UID, supported=supported, fallback=as_root
+            )
+            candidates = [unprivileged, as_root]
     errors = []
     for candidate in candidates:
         error = _try(candidate)
@@ -295,6 +315,28 @@ def _try(candidate: Bubblewrap) -> str | None:
         if proc.returncode == 0:
             return None
         return stderr.decode(errors="replace").strip() or f"exit code {proc.returncode}"
+
+
+def reachable_by(directory: Path, uid: int) -> bool:
+    """Whether ``uid`` (no supplementary groups) can traverse every directory down to
+    ``directory``; bwrap resolves bind sources as the uid it runs as."""
+    for path in (directory, *directory.parents):
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        if not st.st_mode & (stat.S_IXUSR if st.st_uid == uid else stat.S_IXOTH):
+            return False
+    return True
+
+
+def hand_over(path: Path, executable: str = "bwrap") -> None:
+    """Give a file the server put in a working directory to the sandbox's uid, so the code
+    can modify it (only when bwrap runs as an unprivileged uid; otherwise a no-op)."""
+    probed = _probe(executable)
+    if isinstance(probed, Bubblewrap) and probed.run_as is not None:
+        with contextlib.suppress(OSError):
+            os.chown(path, probed.run_as, probed.run_as)
 
 
 def _runtime_dir() -> Path:

@@ -138,6 +138,19 @@ def test_process_count_is_limited(tmp_path: Path) -> None:
     assert int(out.split()[2]) < 25
 
 
+def test_file_size_is_limited(tmp_path: Path) -> None:
+    code = """
+    try:
+        open('big.bin', 'wb').write(bytes(3 * 1024 * 1024))
+        print('WROTE')
+    except OSError as exc:
+        print('refused', exc.strerror)
+    """
+    out, _ = run(code, tmp_path, max_file_mb=1)
+    assert out == "refused File too large\n"
+    assert (tmp_path / "big.bin").stat().st_size <= 1024 * 1024
+
+
 @pytest.mark.slow
 def test_fork_bomb_is_contained(tmp_path: Path) -> None:
     code = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
