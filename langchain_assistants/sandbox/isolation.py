@@ -2,8 +2,8 @@
 
 Each execution gets its own mount, PID, network, IPC, user and UTS namespaces. Its root is
 an empty tmpfs holding only a read-only runtime (``/usr``, the ``/lib*``/``/bin`` links, the
-Python installation and its site-packages, ``/etc/ld.so.cache`` and a tiny generated
-``passwd``/``group``), the bootstrap file alone, a fresh ``/proc`` (only its own processes)
+Python installation and its site-packages, ``/etc/ld.so.cache``, ``/etc/fonts``, a tiny
+generated ``passwd``/``group``), the bootstrap file alone, a fresh ``/proc`` (own processes)
 and a minimal ``/dev``. The only writable places are its private ``/tmp`` (a size-capped
 tmpfs) and the thread's working directory, bound at ``/mnt/data`` (cwd and ``HOME``). The
 environment is cleared (only the plan's minimal variables are set); the network namespace has
@@ -369,8 +369,9 @@ def _runtime_binds(runtime_dir: Path) -> tuple[str, ...]:
         if not any(_inside(path, other) for other in bound):
             args += ["--ro-bind", path, path]
             bound.append(path)
-    if os.path.exists("/etc/ld.so.cache"):
-        args += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    for path in ("/etc/ld.so.cache", "/etc/fonts"):  # the dynamic linker; fontconfig
+        if os.path.exists(path):
+            args += ["--ro-bind", path, path]
     args += ["--ro-bind", str(runtime_dir / "passwd"), "/etc/passwd"]
     args += ["--ro-bind", str(runtime_dir / "group"), "/etc/group"]
     args += ["--ro-bind", str(runtime_dir / "bootstrap.py"), SANDBOX_BOOTSTRAP]
