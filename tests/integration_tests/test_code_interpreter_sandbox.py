@@ -52,6 +52,13 @@ ESCAPES = {
             time.sleep(0.01)
         print('spawned')
     """,
+    "cancelme": """
+        import os, subprocess, sys, time
+        child = ('import time\\nwhile True:\\n    open("grow.txt", "a").write("x")\\n'
+                 '    time.sleep(0.01)')
+        subprocess.Popen([sys.executable, '-c', child], start_new_session=True)
+        time.sleep(120)
+    """,
     "proc": "import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))",
     "env": "import os\nprint(sorted(os.environ.items()))",
     "ctypes": """
@@ -189,6 +196,31 @@ def test_setsid_child_does_not_outlive_the_execution(
     size = grow.stat().st_size
     time.sleep(0.5)
     assert grow.stat().st_size == size
+
+
+def test_cancelling_the_run_kills_the_execution(
+    contained: RunningServer, paths: dict[str, Path]
+) -> None:
+    with OpenAI(base_url=contained.base_url, api_key="k", max_retries=0) as c:
+        assistant = c.beta.assistants.create(model="gpt-4o", tools=[{"type": "code_interpreter"}])
+        thread = c.beta.threads.create(messages=[{"role": "user", "content": "cancelme"}])
+        run = c.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
+        grow = paths["sandbox"] / thread.id / "grow.txt"
+        for _ in range(600):
+            if grow.exists():
+                break
+            time.sleep(0.05)
+        c.beta.threads.runs.cancel(run.id, thread_id=thread.id)
+        for _ in range(600):
+            run = c.beta.threads.runs.retrieve(run.id, thread_id=thread.id)
+            if run.status not in ("in_progress", "cancelling"):
+                break
+            time.sleep(0.05)
+    assert run.status == "cancelled"
+    time.sleep(0.3)
+    size = grow.stat().st_size
+    time.sleep(0.5)
+    assert grow.stat().st_size == size  # the setsid child died with the execution
 
 
 def test_proc_shows_only_the_sandbox(contained: RunningServer) -> None:

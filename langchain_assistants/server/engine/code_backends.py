@@ -83,6 +83,7 @@ class E2BSandboxes:
     def __init__(self, *, timeout: float) -> None:
         self.timeout = timeout
         self._backends: OrderedDict[str, E2BBackend] = OrderedDict()
+        self._closing: set[asyncio.Task[None]] = set()
 
     def unavailable_reason(self) -> str | None:
         if importlib.util.find_spec("e2b_code_interpreter") is None:
@@ -101,7 +102,9 @@ class E2BSandboxes:
         self._backends[thread_id] = backend
         while len(self._backends) > MAX_E2B_SANDBOXES:
             _, evicted = self._backends.popitem(last=False)
-            asyncio.get_running_loop().create_task(evicted.aclose())
+            task = asyncio.get_running_loop().create_task(evicted.aclose())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
         return backend
 
     async def run(self, code: str, *, thread_id: str, workdir: Path) -> CodeRun:

@@ -8,6 +8,7 @@ reads next, the call's final entry in the ``tool_calls`` step, and files for the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -34,9 +35,8 @@ class HostedTool(Protocol):
     #: The function name the model calls (also the step entry's ``type``).
     name: str
 
-    def unavailable_reason(self) -> str | None:
-        """Why this tool cannot work on this server (its runs are refused), else None."""
-        ...
+    # Optional: ``def unavailable_reason(self) -> str | None`` says why the tool cannot work
+    # on this server; runs using it are then refused (see :func:`check_available`).
 
     async def execute(
         self, run: dict[str, Any], call: ToolCall, turn: ModelTurn
@@ -52,7 +52,13 @@ def check_available(run_tools: list[dict[str, Any]], hosted: dict[str, HostedToo
     (e.g. code_interpreter without its sandbox), so no code runs without its containment."""
     for tool in run_tools:
         hosted_tool = hosted.get(tool.get("type", ""))
-        if hosted_tool is not None and (reason := hosted_tool.unavailable_reason()):
+        if hosted_tool is not None and (reason := unavailable_reason(hosted_tool)):
             raise HostedToolUnavailable(
                 f"{hosted_tool.name} is unavailable on this server: {reason}"
             )
+
+
+def unavailable_reason(tool: HostedTool) -> str | None:
+    """The tool's own ``unavailable_reason()``, for tools that have one."""
+    check: Callable[[], str | None] | None = getattr(tool, "unavailable_reason", None)
+    return check() if check is not None else None

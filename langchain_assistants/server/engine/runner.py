@@ -24,7 +24,13 @@ from ..wire import ACTIVE_RUN_STATUSES, checked, now
 from .code_interpreter import CodeInterpreter
 from .conversation import build_prompt, tool_result_entries
 from .events import EventBus
-from .hosted import HostedResult, HostedTool, HostedToolUnavailable, check_available
+from .hosted import (
+    HostedResult,
+    HostedTool,
+    HostedToolUnavailable,
+    check_available,
+    unavailable_reason,
+)
 from .models import ModelResolver, with_sampling
 from .recorder import RunRecorder
 from .tools import model_tool_choice, model_tools
@@ -102,7 +108,7 @@ class RunEngine:
     async def startup(self) -> None:
         await self.recover()
         for tool in self.hosted.values():
-            if reason := await asyncio.to_thread(tool.unavailable_reason):
+            if reason := await asyncio.to_thread(unavailable_reason, tool):
                 log.warning("%s runs will fail: %s", tool.name, reason)
         self._sweeper = asyncio.create_task(self._sweep_expired())
 
