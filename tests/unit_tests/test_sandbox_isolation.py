@@ -24,6 +24,7 @@ from langchain_assistants.sandbox import (
     run_python,
     unavailable_reason,
 )
+from langchain_assistants.sandbox.artifacts import write_into
 from langchain_assistants.sandbox.cgroups import cgroup_manager
 from langchain_assistants.tools import LocalSandboxBackend, PythonCodeTool
 
@@ -275,3 +276,29 @@ def test_cgroup_is_removed_after_each_execution(tmp_path: Path) -> None:
     out, _ = run("print(open('/proc/self/cgroup').read())", tmp_path)
     assert "exec-" in out
     assert set(os.listdir(manager.pids_parent)) == before
+
+
+def test_links_planted_by_the_code_are_never_followed_by_the_server(tmp_path: Path) -> None:
+    """A cell links its figure name and a "result" to host files; the server (root) reads
+    neither, and writing a file where the cell left a link replaces the link."""
+    code = """
+    import json, os
+    config = json.loads(open('/proc/self/cmdline').read().split('\\0')[-2])
+    os.makedirs(config['output_dir'], exist_ok=True)
+    figure = os.path.join(config['output_dir'], config['run_id'] + '-figure-1.png')
+    os.symlink('/etc/hostname', figure)
+    os.symlink('/etc/passwd', 'result.csv')
+    os.symlink('/etc', 'subdir')
+    open('real.txt', 'w').write('ok')
+    """
+    result = run_python(textwrap.dedent(code), workdir=tmp_path)
+    assert result.ok, result.logs
+    assert result.images == []
+    assert result.files == [tmp_path / "real.txt"]
+    write_into(tmp_path, "result.csv", b"uploaded")
+    write_into(tmp_path, "subdir/inner.txt", b"nested")
+    assert (tmp_path / "result.csv").read_bytes() == b"uploaded"
+    assert not (tmp_path / "result.csv").is_symlink()
+    assert not (tmp_path / "subdir").is_symlink() and not Path("/etc/inner.txt").exists()
+    with pytest.raises(ValueError):
+        write_into(tmp_path, "../escape.txt", b"x")
