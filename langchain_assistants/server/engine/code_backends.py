@@ -20,7 +20,7 @@ from typing import Protocol
 
 from langchain_core.tools import ToolException
 
-from ...sandbox import SandboxSettings
+from ...sandbox import SandboxSettings, bubblewrap
 from ...sandbox.plan import OUTPUT_DIRNAME
 from ...tools.e2b_backend import API_KEY_ENV, E2BBackend
 from ..settings import E2B, UNSAFE_LOCAL, ServerSettings
@@ -63,8 +63,6 @@ class LocalSandbox:
             return "unsafe-local (NO kernel isolation: model-written code can reach this host)"
         if (reason := self.unavailable_reason()) is not None:
             return f"sandbox UNAVAILABLE, code_interpreter runs will fail: {reason}"
-        from ...sandbox import bubblewrap
-
         return f"sandbox: {bubblewrap(self.settings.bwrap).description}"
 
     def unavailable_reason(self) -> str | None:
