@@ -308,6 +308,7 @@ class FakeAsyncSandbox:
     def __init__(self, api_key: str) -> None:
         self.api_key = api_key
         self.codes: list[str] = []
+        self.killed = False
 
     @classmethod
     async def create(cls, api_key: str | None = None, timeout: int | None = None) -> Any:
@@ -323,6 +324,7 @@ class FakeAsyncSandbox:
         )
 
     async def kill(self) -> bool:
+        self.killed = True
         return True
 
 
@@ -345,6 +347,7 @@ def test_e2b_mode_runs_code_on_the_shared_e2b_backend(
     assert second["logs"] == "remote ran 2\n"  # one remote sandbox per thread, kept
     assert [s.api_key for s in FakeAsyncSandbox.created] == ["e2b_test_key"]
     assert FakeAsyncSandbox.created[0].codes == ["import os\nprint(os.getcwd())"] * 2
+    assert FakeAsyncSandbox.created[0].killed  # released when the server stopped
 
 
 def test_e2b_mode_without_key_refuses_code_runs(

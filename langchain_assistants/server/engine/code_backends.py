@@ -50,6 +50,10 @@ class CodeBackend(Protocol):
 
     async def run(self, code: str, *, thread_id: str, workdir: Path) -> CodeRun: ...
 
+    async def aclose(self) -> None:
+        """Release what the backend holds (remote sandboxes) when the server stops."""
+        ...
+
 
 class LocalSandbox:
     """The local sandbox (kernel-isolated, or the unsafe local mode)."""
@@ -71,6 +75,9 @@ class LocalSandbox:
     async def run(self, code: str, *, thread_id: str, workdir: Path) -> CodeRun:
         result = await self.settings.arun(code, workdir=workdir)
         return CodeRun(result.logs, list(result.images), list(result.files))
+
+    async def aclose(self) -> None:
+        """Nothing outlives an execution here."""
 
 
 class E2BSandboxes:
@@ -117,6 +124,11 @@ class E2BSandboxes:
         )
         images = [Path(a) for a in result.artifacts if a.lower().endswith(_IMAGE_SUFFIXES)]
         return CodeRun(logs, images)
+
+    async def aclose(self) -> None:
+        """Kill every remote sandbox still held."""
+        backends, self._backends = list(self._backends.values()), OrderedDict()
+        await asyncio.gather(*(backend.aclose() for backend in backends), *self._closing)
 
 
 def code_backend(settings: ServerSettings) -> CodeBackend:

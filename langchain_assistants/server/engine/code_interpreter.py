@@ -42,6 +42,10 @@ class CodeInterpreter:
         """Why code cannot run here (runs using this tool are refused), else None."""
         return self.backend.unavailable_reason()
 
+    async def aclose(self) -> None:
+        """Release the backend's resources (E2B's remote sandboxes) at shutdown."""
+        await self.backend.aclose()
+
     def workdir(self, thread_id: str) -> Path:
         return Path(self.settings.sandbox_root) / thread_id
 

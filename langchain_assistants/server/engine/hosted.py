@@ -8,7 +8,7 @@ reads next, the call's final entry in the ``tool_calls`` step, and files for the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -37,6 +37,7 @@ class HostedTool(Protocol):
 
     # Optional: ``def unavailable_reason(self) -> str | None`` says why the tool cannot work
     # on this server; runs using it are then refused (see :func:`check_available`).
+    # Optional: ``async def aclose(self) -> None`` releases resources at shutdown.
 
     async def execute(
         self, run: dict[str, Any], call: ToolCall, turn: ModelTurn
@@ -62,3 +63,11 @@ def unavailable_reason(tool: HostedTool) -> str | None:
     """The tool's own ``unavailable_reason()``, for tools that have one."""
     check: Callable[[], str | None] | None = getattr(tool, "unavailable_reason", None)
     return check() if check is not None else None
+
+
+async def close_hosted(hosted: dict[str, HostedTool]) -> None:
+    """Call each tool's optional ``aclose()`` (at server shutdown)."""
+    for tool in hosted.values():
+        close: Callable[[], Awaitable[None]] | None = getattr(tool, "aclose", None)
+        if close is not None:
+            await close()

@@ -29,6 +29,7 @@ from .hosted import (
     HostedTool,
     HostedToolUnavailable,
     check_available,
+    close_hosted,
     unavailable_reason,
 )
 from .models import ModelResolver, with_sampling
@@ -123,6 +124,8 @@ class RunEngine:
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
+        with contextlib.suppress(Exception):  # e.g. E2B unreachable: nothing more to do
+            await close_hosted(self.hosted)
 
     async def recover(self) -> None:
         """Finish runs left active by a previous process so no thread stays locked."""
