@@ -302,3 +302,21 @@ def test_links_planted_by_the_code_are_never_followed_by_the_server(tmp_path: Pa
     assert not (tmp_path / "subdir").is_symlink() and not Path("/etc/inner.txt").exists()
     with pytest.raises(ValueError):
         write_into(tmp_path, "../escape.txt", b"x")
+
+
+def test_user_namespaces_disabled_is_named_with_the_sysctls_to_check(tmp_path: Path) -> None:
+    """A bwrap that cannot create namespaces (as on kernels that forbid unprivileged user
+    namespaces): the reason quotes bwrap and names the settings to check."""
+    fake = tmp_path / "bwrap"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = --help ]; then echo "usage: bwrap --unshare-all --size"; exit 0; fi\n'
+        "echo 'bwrap: No permissions to creating new namespace, likely because the kernel "
+        "does not allow non-privileged user namespaces.' >&2\n"
+        "exit 1\n"
+    )
+    fake.chmod(0o755)
+    reason = unavailable_reason(str(fake))
+    assert reason is not None
+    assert "cannot start a sandbox here: bwrap: No permissions to creating new namespace" in reason
+    assert "user.max_user_namespaces" in reason and "unprivileged_userns_clone" in reason
