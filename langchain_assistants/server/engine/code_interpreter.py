@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..settings import ServerSettings
-from ..store import Kind, Store
-from ..wire import file_object
+from ..store import Store
 from .code_backends import code_backend
 from .hosted import HostedResult
 from .tools import CODE_INTERPRETER
@@ -56,9 +55,7 @@ class CodeInterpreter:
         result = await self.backend.run(code, thread_id=thread_id, workdir=self.workdir(thread_id))
         image_ids = []
         for image in result.images:
-            content = image.read_bytes()
-            stored = file_object(image.name, len(content))
-            await self.store.insert(Kind.file, stored, content=content)
+            stored = await turn.recorder.save_file(image.name, image.read_bytes())
             image_ids.append(stored["id"])
         outputs = code_outputs(result.logs, image_ids)
         turn.publish_code_outputs(call, outputs)
