@@ -4,8 +4,8 @@ Each execution gets its own mount, PID, network, IPC, user and UTS namespaces. I
 an empty tmpfs holding only a read-only runtime (``/usr``, the ``/lib*``/``/bin`` links, the
 Python installation and its site-packages, ``/etc/ld.so.cache``, ``/etc/fonts``, a tiny
 generated ``passwd``/``group``), the bootstrap file alone, a fresh ``/proc`` (own processes)
-and a minimal ``/dev``. The only writable places are its private ``/tmp`` (a size-capped
-tmpfs) and the thread's working directory, bound at ``/mnt/data`` (cwd and ``HOME``). The
+and a minimal ``/dev``. The only writable places are its private ``/tmp`` and ``/dev/shm``
+(size-capped tmpfs) and the thread's working directory, bound at ``/mnt/data`` (cwd, ``HOME``). The
 environment is cleared (only the plan's minimal variables are set); the network namespace has
 nothing but its own loopback. With ``--die-with-parent`` and the PID namespace, killing
 bwrap ends every process of the execution, including ones that called ``setsid``.
@@ -47,6 +47,7 @@ SANDBOX_WORKDIR = "/mnt/data"
 SANDBOX_BOOTSTRAP = "/opt/langchain-assistants/bootstrap.py"
 SANDBOX_UID = 1000
 UNPRIVILEGED_UID = 65534
+SHM_MB = 64
 BOOTSTRAP = Path(__file__).with_name("_bootstrap.py")
 INSTALL_HINT = (
     "Install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install "
@@ -198,6 +199,10 @@ class Bubblewrap:
             argv += ["--size", str(tmp_mb * 1024 * 1024)]
         # /tmp first, so a runtime that lives under the host's /tmp is bound inside it.
         argv += ["--tmpfs", "/tmp", *self.runtime, "--bind", str(workdir), SANDBOX_WORKDIR]
+        # Its own small /dev/shm (POSIX semaphores: multiprocessing), like its own /tmp.
+        if "--size" in self.supported:
+            argv += ["--size", str(SHM_MB * 1024 * 1024)]
+        argv += ["--tmpfs", "/dev/shm"]
         # The root tmpfs (mount points only) and /dev become read-only once all are made.
         argv += ["--remount-ro", "/dev", "--remount-ro", "/"]
         argv += ["--chdir", SANDBOX_WORKDIR, "--clearenv"]

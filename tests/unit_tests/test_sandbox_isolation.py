@@ -86,7 +86,7 @@ def test_writes_outside_mnt_data_and_tmp_fail_and_tmp_is_private(tmp_path: Path)
     marker = f"sandbox-marker-{uuid.uuid4().hex}"
     places = ["/etc/x", "/x", "/usr/x", "/opt/x", "/dev/x", "/mnt/x", "/var/x", sys.prefix + "/x"]
     code = f"""
-    for path in {places!r} + ['/tmp/{marker}', '/mnt/data/kept.txt']:
+    for path in {places!r} + ['/tmp/{marker}', '/dev/shm/{marker}', '/mnt/data/kept.txt']:
         try:
             open(path, 'w').write('x')
             print('WROTE', path)
@@ -94,10 +94,18 @@ def test_writes_outside_mnt_data_and_tmp_fail_and_tmp_is_private(tmp_path: Path)
             print('refused', path, type(exc).__name__)
     """
     out, _ = run(code, tmp_path)
-    assert out.count("WROTE") == 2, out
+    assert out.count("WROTE") == 3, out
     assert f"WROTE /tmp/{marker}" in out and "WROTE /mnt/data/kept.txt" in out
     assert not Path("/tmp", marker).exists()  # the sandbox's /tmp is its own
+    assert not Path("/dev/shm", marker).exists()  # and so is its /dev/shm
     assert (tmp_path / "kept.txt").read_text() == "x"
+
+
+def test_multiprocessing_works_in_the_sandbox(tmp_path: Path) -> None:
+    code = (
+        "import multiprocessing as mp\nwith mp.Pool(2) as pool:\n    print(pool.map(abs, [-1, -2]))"
+    )
+    assert run(code, tmp_path)[0] == "[1, 2]\n"
 
 
 def test_proc_shows_only_the_sandbox_processes(tmp_path: Path) -> None:
