@@ -57,7 +57,8 @@ INSTALL_HINT = (
 USERNS_HINT = (
     "bwrap needs user namespaces: check sysctl user.max_user_namespaces (> 0), "
     "kernel.unprivileged_userns_clone (= 1) and, on Ubuntu, "
-    "kernel.apparmor_restrict_unprivileged_userns (= 0)."
+    "kernel.apparmor_restrict_unprivileged_userns (= 0); or start the server with "
+    "--code-interpreter unsafe-local to run code without kernel isolation (unsafe)."
 )
 _HANDSHAKE_TIMEOUT = 10.0
 _PROBE_TIMEOUT = 20.0
@@ -246,7 +247,8 @@ def unsafe_launch(python_argv: list[str], *, env: dict[str, str], workdir: Path)
 @functools.lru_cache(maxsize=8)
 def _probe(executable: str) -> Bubblewrap | str:
     """A working set-up, or the reason (with a fix) why there is none. Runs a trivial
-    sandbox for real: first as an unprivileged uid when we are root, then as ourselves."""
+    sandbox for real. As root: bwrap as root (caps dropped) when cgroups work, else first as
+    uid 65534, then as root; otherwise as ourselves."""
     if not sys.platform.startswith("linux"):
         return f"Kernel isolation needs Linux (bubblewrap); this is {sys.platform}. {INSTALL_HINT}"
     path = shutil.which(executable)

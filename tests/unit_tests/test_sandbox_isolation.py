@@ -328,3 +328,4 @@ def test_user_namespaces_disabled_is_named_with_the_sysctls_to_check(tmp_path: P
     assert reason is not None
     assert "cannot start a sandbox here: bwrap: No permissions to creating new namespace" in reason
     assert "user.max_user_namespaces" in reason and "unprivileged_userns_clone" in reason
+    assert "--code-interpreter unsafe-local" in reason
