@@ -93,7 +93,10 @@ class Launch:
         if self.cgroup is None or self._info_read is None or self._block_write is None:
             return
         try:
-            child = _read_child_pid(self._info_read)
+            try:
+                child = _read_child_pid(self._info_read)
+            except OSError:
+                child = None
             try:
                 if child is None:  # bwrap ended (its stderr says why) or hangs
                     raise OSError("no child pid from bwrap")
