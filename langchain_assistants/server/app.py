@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .engine.runner import RunEngine
 from .errors import APIError, unauthorized
+from .playground import router as playground
 from .routes import router
 from .routes.common import Services
 from .settings import ServerSettings
@@ -69,6 +70,12 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     auth = [Depends(_auth_dependency(settings))]
     app.include_router(router, prefix="/v1", dependencies=auth)
     app.include_router(router, dependencies=auth, include_in_schema=False)
+    app.include_router(playground)  # the browser page; it sends the key itself
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> dict[str, str]:
+        """Where to go from the bare address: the API, its docs, the playground."""
+        return {"object": "server", "api": "/v1", "docs": "/docs", "playground": "/playground"}
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -1,0 +1,364 @@
+"""The playground page, driven in a real headless Chromium against a real server.
+
+The browser is Debian's ``chromium`` with ``chromium-driver`` (``make install`` installs them
+when missing and root); Selenium talks to ``/usr/bin/chromedriver`` directly, so nothing is
+downloaded. Waits are generous (the CI machine is small and shared); no timing asserts.
+Screenshots of the main views land in ``tests/artifacts/``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+
+from langchain_assistants.server.embedded import RunningServer, start_server
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.remote.webelement import WebElement  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+KEY = "sk-playground-test"
+WAIT = 30.0
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+QUESTION = "What's 10 - 4 raised to the 2.7"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--window-size=1400,1000",
+]
+SCRIPT = {
+    "rules": [
+        {
+            "match": "raised to the",
+            "turns": [
+                {
+                    "tool_calls": [
+                        {"name": "code_interpreter", "args": {"input": "print(10 - 4 ** 2.7)"}}
+                    ]
+                },
+                {
+                    # Many words over a few seconds: the page shows them arrive chunk by chunk.
+                    "content": "I ran the code in the sandbox and it printed the value, so "
+                    "the answer to your question is {last_tool_output} as computed.",
+                    "delay_ms": 4000,
+                },
+            ],
+        },
+        {
+            "match": "weather",
+            "turns": [
+                {"tool_calls": [{"name": "get_weather", "args": {"location": "Paris"}}]},
+                {"content": "In Paris it is {last_tool_output}."},
+            ],
+        },
+        {"match": "explode", "turns": [{"error": "model backend unavailable"}]},
+        {"match": "", "turns": [{"content": "Hello from the playground script."}]},
+    ]
+}
+WEATHER_TOOL = [
+    {
+        "name": "get_weather",
+        "description": "Weather for a place",
+        "parameters": {
+            "type": "object",
+            "properties": {"location": {"type": "string"}},
+            "required": ["location"],
+        },
+    }
+]
+
+
+@pytest.fixture(scope="module")
+def model_spec(tmp_path_factory: pytest.TempPathFactory) -> str:
+    path = tmp_path_factory.mktemp("playground") / "script.json"
+    path.write_text(json.dumps(SCRIPT))
+    return f"scripted:{path}"
+
+
+@pytest.fixture(scope="module")
+def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    """A server of its own (an empty assistant list) that requires an API key."""
+    tmp = tmp_path_factory.mktemp("playground-server")
+    with start_server(db=str(tmp / "db.sqlite"), api_key=KEY, sandbox_dir=tmp / "sandbox") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def origin(keyed_server: RunningServer) -> str:
+    return keyed_server.base_url.removesuffix("/v1")
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebDriver]:
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        message = "chromium + chromium-driver are needed (make install sets them up as root)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in CHROMIUM_FLAGS:
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never reach the network
+        chrome = webdriver.Chrome(service=Service(executable_path=driver), options=options)
+    chrome.set_script_timeout(WAIT)
+    try:
+        yield chrome
+    finally:
+        chrome.quit()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def wait_for(browser: WebDriver, condition: Any, message: str) -> Any:
+    def check(driver: WebDriver) -> Any:
+        try:
+            return condition(driver)
+        except StaleElementReferenceException:  # the page re-rendered meanwhile: retry
+            return False
+
+    return WebDriverWait(browser, WAIT, poll_frequency=0.1).until(check, message)
+
+
+def visible(browser: WebDriver, css: str) -> WebElement:
+    def shown(driver: WebDriver) -> Any:
+        found = driver.find_elements(By.CSS_SELECTOR, css)
+        return found[0] if found and found[0].is_displayed() else False
+
+    return wait_for(browser, shown, f"{css} to be visible")  # type: ignore[no-any-return]
+
+
+def text_of(browser: WebDriver, css: str) -> str:
+    found = browser.find_elements(By.CSS_SELECTOR, css)
+    return found[0].text if found else ""
+
+
+def wait_text(browser: WebDriver, css: str, expected: str) -> str:
+    wait_for(browser, lambda d: expected in text_of(d, css), f"{css} to contain {expected!r}")
+    return text_of(browser, css)
+
+
+def fill(browser: WebDriver, css: str, value: str) -> None:
+    element = visible(browser, css)
+    element.clear()
+    element.send_keys(value)
+
+
+def screenshot(browser: WebDriver, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / f"{name}.png"))
+
+
+def open_fresh(browser: WebDriver, origin: str) -> None:
+    """The page with nothing remembered: no key, no threads."""
+    browser.get(f"{origin}/playground")
+    browser.execute_script("sessionStorage.clear(); localStorage.clear();")
+    browser.get(f"{origin}/playground")
+
+
+def enter_key(browser: WebDriver, key: str) -> None:
+    visible(browser, "#key-dialog[open] #key-input")
+    fill(browser, "#key-input", key)
+    browser.find_element(By.ID, "key-save").click()
+
+
+def log_in(browser: WebDriver, origin: str) -> None:
+    open_fresh(browser, origin)
+    enter_key(browser, KEY)
+    wait_text(browser, "#server-status", "connected")
+
+
+def last_answer_and_status(browser: WebDriver) -> tuple[str, str]:
+    """One consistent read of the newest assistant message's text and the newest run's status."""
+    return tuple(  # type: ignore[return-value]
+        browser.execute_script(
+            "const m = document.querySelectorAll('#messages li.role-assistant');"
+            "const run = document.querySelector('#runs .run-card');"
+            "return [m.length ? m[m.length - 1].querySelector('.content').textContent : '',"
+            "        run ? run.dataset.status : ''];"
+        )
+    )
+
+
+def send(browser: WebDriver, text: str) -> None:
+    wait_for(browser, lambda d: d.find_element(By.ID, "send").is_enabled(), "the composer")
+    fill(browser, "#message-input", text)
+    browser.find_element(By.ID, "send").click()
+
+
+def create_assistant(browser: WebDriver, model_spec: str) -> str:
+    browser.find_element(By.ID, "new-assistant").click()
+    fill(browser, "#assistant-form [name=name]", "math tutor")
+    fill(browser, "#assistant-form [name=model]", model_spec)
+    fill(browser, "#assistant-form [name=instructions]", "Write and run code to answer.")
+    browser.find_element(By.CSS_SELECTOR, "#assistant-form [name=code_interpreter]").click()
+    fill(browser, "#assistant-form [name=functions]", json.dumps(WEATHER_TOOL))
+    # The server validates: its own message shows on the page.
+    fill(browser, "#assistant-form [name=temperature]", "5")
+    browser.find_element(By.ID, "save-assistant").click()
+    wait_text(browser, "#error-text", "temperature")
+    fill(browser, "#assistant-form [name=temperature]", "0.2")
+    browser.find_element(By.ID, "save-assistant").click()
+    wait_for(browser, lambda d: "#/assistants/asst_" in d.current_url, "the saved assistant")
+    wait_text(browser, "#assistant-list", "math tutor")
+    return browser.current_url.rsplit("/", 1)[-1]
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_root_points_to_docs_and_playground(origin: str) -> None:
+    answer = httpx2.get(f"{origin}/")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["docs"] == "/docs" and body["playground"] == "/playground"
+    assert httpx2.get(f"{origin}{body['docs']}").status_code == 200
+
+
+def test_page_and_assets_are_served_without_a_key(origin: str) -> None:
+    page = httpx2.get(f"{origin}/playground", follow_redirects=True)
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert 'src="playground.js"' in page.text
+    for name, kind in (("playground.js", "javascript"), ("playground.css", "text/css")):
+        asset = httpx2.get(f"{origin}/playground/{name}")
+        assert asset.status_code == 200 and kind in asset.headers["content-type"]
+    missing = httpx2.get(f"{origin}/playground/secrets.txt")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["message"] == "No playground file named 'secrets.txt'."
+    # The API itself still needs the key.
+    assert httpx2.get(f"{origin}/v1/assistants").status_code == 401
+
+
+def test_wrong_key_brings_the_prompt_back_with_the_servers_message(
+    browser: WebDriver, origin: str
+) -> None:
+    open_fresh(browser, origin)
+    enter_key(browser, "sk-wrong")
+    wait_text(browser, "#key-message", "Incorrect API key provided")
+    enter_key(browser, KEY)
+    wait_text(browser, "#server-status", "connected")
+    assert not browser.find_element(By.ID, "key-dialog").is_displayed()
+
+
+def test_assistant_thread_stream_steps_tool_outputs_and_reload(
+    browser: WebDriver, origin: str, model_spec: str
+) -> None:
+    log_in(browser, origin)
+    assistant_id = create_assistant(browser, model_spec)
+    screenshot(browser, "playground-assistant")
+    saved = httpx2.get(
+        f"{origin}/v1/assistants/{assistant_id}", headers={"Authorization": f"Bearer {KEY}"}
+    ).json()
+    assert {t["type"] for t in saved["tools"]} == {"code_interpreter", "function"}
+    assert saved["model"] == model_spec and saved["temperature"] == 0.2
+
+    browser.find_element(By.ID, "chat-assistant").click()
+    thread_id = visible(browser, "#thread-id").text
+    assert thread_id.startswith("thread_")
+
+    # The math question: the answer grows on the page while the run is still going.
+    send(browser, QUESTION)
+    seen: list[str] = []
+
+    def finished(driver: WebDriver) -> bool:
+        text, status = last_answer_and_status(driver)
+        if status != "completed" and text and (not seen or seen[-1] != text):
+            seen.append(text)
+        return status == "completed"
+
+    wait_for(browser, finished, "the run to complete")
+    assert len(seen) >= 2, f"the answer did not arrive in pieces: {seen}"
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(seen))
+    wait_text(
+        browser, "#messages li.role-assistant:last-child", "the answer to your question is -32.22"
+    )
+    # The code step, with its input and logs, in the newest run's card.
+    wait_text(browser, "#runs .run-card .code-input", "print(10 - 4 ** 2.7)")
+    assert "-32.22" in text_of(browser, "#runs .run-card .code-logs")
+    assert "completion =" in text_of(browser, "#runs .run-card .fact-usage")
+    screenshot(browser, "playground-thread")
+
+    # A function call: the run pauses, the form takes the output by hand, the run resumes.
+    send(browser, "How is the weather in Paris?")
+    output_box = visible(browser, "#tool-outputs-form textarea.tool-output")
+    assert "get_weather" in text_of(browser, "#tool-outputs-form")
+    assert "Paris" in text_of(browser, "#tool-outputs-form")
+    screenshot(browser, "playground-requires-action")
+    output_box.send_keys("sunny, 21 C")
+    browser.find_element(By.ID, "submit-tool-outputs").click()
+    wait_text(browser, "#messages li.role-assistant:last-child", "In Paris it is sunny, 21 C.")
+    wait_text(browser, "#runs .run-card .function-output", "sunny, 21 C")
+    wait_for(browser, lambda d: d.find_element(By.ID, "send").is_enabled(), "the composer back on")
+
+    # A failing run: the run's error shows, and the composer is usable again.
+    send(browser, "please explode")
+    wait_text(browser, "#error-text", "model backend unavailable")
+    wait_for(browser, lambda d: d.find_element(By.ID, "send").is_enabled(), "the composer back on")
+    # A paused run can be cancelled from the page.
+    send(browser, "And the weather tomorrow?")
+    visible(browser, "#tool-outputs-form")
+    visible(browser, "#cancel-run").click()
+    wait_for(browser, lambda d: last_answer_and_status(d)[1] == "cancelled", "the cancelled run")
+    wait_for(browser, lambda d: not d.find_elements(By.ID, "tool-outputs-form"), "no form")
+    send(browser, "hello again")
+    wait_text(browser, "#messages li.role-assistant:last-child", "Hello from the playground")
+    screenshot(browser, "playground-conversation")
+
+    # Reload: the thread is still listed, and reopening it shows the conversation.
+    browser.get(f"{origin}/playground/")
+    link = visible(browser, f"#thread-list li[data-id='{thread_id}'] a")
+    assert QUESTION[:20] in link.text
+    link.click()
+    wait_text(browser, "#messages", QUESTION)
+    wait_text(browser, "#messages", "In Paris it is sunny, 21 C.")
+
+
+def test_server_errors_show_the_servers_message(browser: WebDriver, origin: str) -> None:
+    log_in(browser, origin)
+    fill(browser, "#open-thread-id", "thread_nope")
+    browser.find_element(By.CSS_SELECTOR, "#open-thread button").click()
+    wait_text(browser, "#error-text", "No thread found with id 'thread_nope'.")
+
+
+def test_storage_views_follow_what_the_server_has(browser: WebDriver, origin: str) -> None:
+    """Files and vector stores appear only when the server answers for them."""
+    auth = {"Authorization": f"Bearer {KEY}"}
+    has_files = httpx2.get(f"{origin}/v1/files", headers=auth).status_code == 200
+    has_stores = httpx2.get(f"{origin}/v1/vector_stores", headers=auth).status_code == 200
+    paths = httpx2.get(f"{origin}/openapi.json").json()["paths"]
+    can_upload = "post" in paths.get("/v1/files", {})
+    log_in(browser, origin)
+    wait_for(browser, lambda d: d.execute_script("return features.files") == has_files, "probe")
+    assert browser.find_element(By.ID, "files-link").is_displayed() == has_files
+    assert browser.find_element(By.ID, "vector-stores-link").is_displayed() == has_stores
+    assert browser.execute_script("return features.upload") == can_upload
+    if has_files:
+        browser.find_element(By.CSS_SELECTOR, "#files-link a").click()
+        visible(browser, "#files-view")
+        assert browser.find_element(By.ID, "upload-form").is_displayed() == can_upload
+        screenshot(browser, "playground-files")
