@@ -47,6 +47,8 @@ CHROMIUM_FLAGS = [
     "--disable-dev-shm-usage",
     "--window-size=1400,1000",
 ]
+PLOT_CODE = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [1, 4, 9])\nprint('drawn')"
+SLOW_ANSWER = " ".join(f"word{i}" for i in range(40))  # 8 chunks, 3 s apart
 SCRIPT = {
     "rules": [
         {
@@ -72,7 +74,15 @@ SCRIPT = {
                 {"content": "In Paris it is {last_tool_output}."},
             ],
         },
+        {
+            "match": "plot",
+            "turns": [
+                {"tool_calls": [{"name": "code_interpreter", "args": {"input": PLOT_CODE}}]},
+                {"content": "Here is the plot."},
+            ],
+        },
         {"match": "explode", "turns": [{"error": "model backend unavailable"}]},
+        {"match": "take your time", "turns": [{"content": SLOW_ANSWER, "delay_ms": 24_000}]},
         {"match": "", "turns": [{"content": "Hello from the playground script."}]},
     ]
 }
@@ -319,6 +329,29 @@ def test_assistant_thread_stream_steps_tool_outputs_and_reload(
     send(browser, "please explode")
     wait_text(browser, "#error-text", "model backend unavailable")
     wait_for(browser, lambda d: d.find_element(By.ID, "send").is_enabled(), "the composer back on")
+    # A figure: shown inline in the step and in the answer, fetched with the key.
+    send(browser, "Please plot the squares")
+    wait_text(browser, "#messages li.role-assistant:last-child", "Here is the plot.")
+    for where in ("#runs .run-card .code-interpreter", "#messages li.role-assistant:last-child"):
+        wait_for(
+            browser,
+            lambda d, where=where: d.execute_script(
+                "const img = document.querySelector(arguments[0] + ' img.inline-image');"
+                "return !!img && img.src.startsWith('blob:') && img.complete"
+                " && img.naturalWidth > 0;",
+                where,
+            ),
+            f"a loaded image in {where}",
+        )
+
+    # A running run can be cancelled mid-answer; the composer comes back.
+    send(browser, "take your time")
+    wait_for(browser, lambda d: "word0" in last_answer_and_status(d)[0], "the answer to start")
+    visible(browser, "#cancel-run").click()
+    wait_for(browser, lambda d: last_answer_and_status(d)[1] == "cancelled", "the cancelled run")
+    wait_for(browser, lambda d: d.find_element(By.ID, "send").is_enabled(), "the composer")
+    assert "word39" not in last_answer_and_status(browser)[0]
+
     # A paused run can be cancelled from the page.
     send(browser, "And the weather tomorrow?")
     visible(browser, "#tool-outputs-form")

@@ -38,6 +38,10 @@ function formatTime(seconds) {
   return seconds ? new Date(seconds * 1000).toLocaleTimeString() : "–";
 }
 
+function formatDate(seconds) {
+  return seconds ? new Date(seconds * 1000).toLocaleString([], { dateStyle: "short", timeStyle: "short" }) : "";
+}
+
 function pretty(value) {
   if (typeof value !== "string") return JSON.stringify(value, null, 2);
   try {
@@ -300,7 +304,7 @@ function renderThreadList() {
         "li",
         { "data-id": entry.id },
         h("a", { href: `#/threads/${entry.id}` }, entry.title || entry.id),
-        h("div", { class: "muted small", text: `${assistantName(entry.assistant_id)}` }),
+        h("div", { class: "muted small", text: `${assistantName(entry.assistant_id)} · ${formatDate(entry.created_at)}` }),
       ),
     ),
   );
@@ -493,16 +497,17 @@ class ThreadView {
 
   async refresh() {
     const [messages, runs] = await Promise.all([
-      api.get(`/threads/${this.thread.id}/messages?order=asc&limit=100`),
+      api.get(`/threads/${this.thread.id}/messages?order=desc&limit=100`), // the newest 100
       api.get(`/threads/${this.thread.id}/runs?order=desc&limit=20`),
     ]);
-    this.messages.replaceChildren(...messages.data.map(renderMessage));
+    const ordered = messages.data.reverse();
+    this.messages.replaceChildren(...ordered.map(renderMessage));
     this.cards = new Map(runs.data.map((run, i) => [run.id, new RunCard(this, run, i === 0)]));
     this.runs.replaceChildren(...[...this.cards.values()].map((card) => card.node));
     const latest = runs.data[0];
     this.showRequiredAction(latest && latest.status === "requires_action" ? latest : null);
     this.setBusy(false, latest && ACTIVE.has(latest.status) ? latest : null);
-    const firstText = messages.data.map(textOf).find(Boolean);
+    const firstText = ordered.map(textOf).find(Boolean);
     if (firstText && !this.entry.title) threadBook.remember(this.thread.id, { title: firstText.slice(0, 60) });
     this.messages.lastElementChild?.scrollIntoView({ block: "end" });
   }
