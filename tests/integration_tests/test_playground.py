@@ -164,8 +164,9 @@ def visible(browser: WebDriver, css: str) -> WebElement:
 
 
 def text_of(browser: WebDriver, css: str) -> str:
-    found = browser.find_elements(By.CSS_SELECTOR, css)
-    return found[0].text if found else ""
+    """The element's rendered text, read in one script call (no stale references)."""
+    script = "const e = document.querySelector(arguments[0]); return e ? e.innerText : '';"
+    return str(browser.execute_script(script, css))
 
 
 def wait_text(browser: WebDriver, css: str, expected: str) -> str:
@@ -239,6 +240,12 @@ def create_assistant(browser: WebDriver, model_spec: str) -> str:
     return browser.current_url.rsplit("/", 1)[-1]
 
 
+def server_can_upload(origin: str) -> bool:
+    """Whether this server build accepts uploads (another part of the project adds them)."""
+    paths = httpx2.get(f"{origin}/openapi.json").json()["paths"]
+    return "post" in paths.get("/v1/files", {})
+
+
 # --------------------------------------------------------------------------- tests
 
 
@@ -276,7 +283,7 @@ def test_wrong_key_brings_the_prompt_back_with_the_servers_message(
 
 
 def test_assistant_thread_stream_steps_tool_outputs_and_reload(
-    browser: WebDriver, origin: str, model_spec: str
+    browser: WebDriver, origin: str, model_spec: str, tmp_path: Path
 ) -> None:
     log_in(browser, origin)
     assistant_id = create_assistant(browser, model_spec)
@@ -358,8 +365,14 @@ def test_assistant_thread_stream_steps_tool_outputs_and_reload(
     visible(browser, "#cancel-run").click()
     wait_for(browser, lambda d: last_answer_and_status(d)[1] == "cancelled", "the cancelled run")
     wait_for(browser, lambda d: not d.find_elements(By.ID, "tool-outputs-form"), "no form")
+    if server_can_upload(origin):  # with the files API: attach a file to a message
+        attached = tmp_path / "data.csv"
+        attached.write_text("x,y\n1,2\n")
+        visible(browser, "#attach").send_keys(str(attached))
     send(browser, "hello again")
     wait_text(browser, "#messages li.role-assistant:last-child", "Hello from the playground")
+    if server_can_upload(origin):
+        visible(browser, "#messages li.role-user:nth-last-child(2) a.file-link")
     screenshot(browser, "playground-conversation")
 
     # Reload: the thread is still listed, and reopening it shows the conversation.
@@ -378,13 +391,14 @@ def test_server_errors_show_the_servers_message(browser: WebDriver, origin: str)
     wait_text(browser, "#error-text", "No thread found with id 'thread_nope'.")
 
 
-def test_storage_views_follow_what_the_server_has(browser: WebDriver, origin: str) -> None:
+def test_storage_views_follow_what_the_server_has(
+    browser: WebDriver, origin: str, tmp_path: Path
+) -> None:
     """Files and vector stores appear only when the server answers for them."""
     auth = {"Authorization": f"Bearer {KEY}"}
     has_files = httpx2.get(f"{origin}/v1/files", headers=auth).status_code == 200
     has_stores = httpx2.get(f"{origin}/v1/vector_stores", headers=auth).status_code == 200
-    paths = httpx2.get(f"{origin}/openapi.json").json()["paths"]
-    can_upload = "post" in paths.get("/v1/files", {})
+    can_upload = server_can_upload(origin)
     log_in(browser, origin)
     wait_for(browser, lambda d: d.execute_script("return features.files") == has_files, "probe")
     assert browser.find_element(By.ID, "files-link").is_displayed() == has_files
@@ -394,4 +408,14 @@ def test_storage_views_follow_what_the_server_has(browser: WebDriver, origin: st
         browser.find_element(By.CSS_SELECTOR, "#files-link a").click()
         visible(browser, "#files-view")
         assert browser.find_element(By.ID, "upload-form").is_displayed() == can_upload
+    if can_upload:  # upload through the page, see it listed, delete it
+        notes = tmp_path / "notes.txt"
+        notes.write_text("The playground uploaded this.")
+        browser.find_element(By.CSS_SELECTOR, "#upload-form input[type=file]").send_keys(str(notes))
+        browser.find_element(By.CSS_SELECTOR, "#upload-form button").click()
+        wait_text(browser, "#files-view", "notes.txt")
         screenshot(browser, "playground-files")
+        browser.find_element(
+            By.XPATH, "//tr[td//a[text()='notes.txt']]//button[contains(@class, 'danger')]"
+        ).click()
+        wait_for(browser, lambda d: "notes.txt" not in text_of(d, "#files-view"), "deleted")

@@ -700,12 +700,16 @@ function renderBlock(block) {
 }
 
 function renderMessage(message) {
-  const attachments = (message.attachments || []).map((a) => fileLink(a.file_id, `📎 ${a.file_id}`));
+  const attachments = (message.attachments || []).map((a) =>
+    h("div", { class: "attachment small" }, "attached ", fileLink(a.file_id, a.file_id)),
+  );
+  const reason = message.incomplete_details?.reason;
   return h(
     "li",
     { class: `message role-${message.role}`, "data-message-id": message.id, "data-status": message.status },
-    h("div", { class: "role", text: message.role }),
-    h("div", { class: "content" }, message.content.map(renderBlock), attachments),
+    h("div", { class: "role" }, message.role, reason && h("span", { class: "status status-failed", text: `incomplete: ${reason}` })),
+    h("div", { class: "content" }, message.content.map(renderBlock)),
+    attachments,
   );
 }
 
