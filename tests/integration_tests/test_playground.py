@@ -384,6 +384,38 @@ def test_assistant_thread_stream_steps_tool_outputs_and_reload(
     wait_text(browser, "#messages", "In Paris it is sunny, 21 C.")
 
 
+def test_assistant_edit_and_delete(browser: WebDriver, origin: str) -> None:
+    log_in(browser, origin)
+    browser.find_element(By.ID, "new-assistant").click()
+    fill(browser, "#assistant-form [name=name]", "scratch")
+    fill(browser, "#assistant-form [name=model]", "gpt-4o")
+    fill(browser, "#assistant-form [name=functions]", "[{not json")
+    browser.find_element(By.ID, "save-assistant").click()
+    wait_text(browser, "#error-text", "Function tools: not valid JSON")
+    fill(browser, "#assistant-form [name=functions]", "")
+    select = browser.find_element(By.CSS_SELECTOR, "#assistant-form [name=response_format]")
+    select.find_element(By.CSS_SELECTOR, "option[value=json_object]").click()
+    browser.find_element(By.ID, "save-assistant").click()
+    wait_for(browser, lambda d: "#/assistants/asst_" in d.current_url, "the saved assistant")
+    assistant_id = browser.current_url.rsplit("/", 1)[-1]
+
+    fill(browser, "#assistant-form [name=name]", "scratch renamed")
+    fill(browser, "#assistant-form [name=top_p]", "0.5")
+    browser.find_element(By.ID, "save-assistant").click()
+    wait_text(browser, "#assistant-saved", "Saved")
+    wait_text(browser, "#assistant-list", "scratch renamed")
+    auth = {"Authorization": f"Bearer {KEY}"}
+    saved = httpx2.get(f"{origin}/v1/assistants/{assistant_id}", headers=auth).json()
+    assert saved["name"] == "scratch renamed" and saved["top_p"] == 0.5
+    assert saved["response_format"] == {"type": "json_object"}
+
+    browser.find_element(By.ID, "delete-assistant").click()
+    browser.switch_to.alert.accept()
+    wait_for(browser, lambda d: "scratch renamed" not in text_of(d, "#assistant-list"), "gone")
+    gone = httpx2.get(f"{origin}/v1/assistants/{assistant_id}", headers=auth)
+    assert gone.status_code == 404
+
+
 def test_server_errors_show_the_servers_message(browser: WebDriver, origin: str) -> None:
     log_in(browser, origin)
     fill(browser, "#open-thread-id", "thread_nope")

@@ -245,11 +245,19 @@ async function probeFeatures() {
 
 // ------------------------------------------------------------------------ threads kept locally
 
+/** A short tag of the key (FNV-1a), so each key (project) has its own list of threads. */
+function keyTag(key) {
+  let hash = 0x811c9dc5;
+  for (const ch of key || "") hash = Math.imul(hash ^ ch.codePointAt(0), 0x01000193) >>> 0;
+  return key ? hash.toString(16) : "no-key";
+}
+
 // The API has no "list threads": the page remembers the threads it created or opened.
 const threadBook = {
+  storageName: () => `${THREADS_NAME}:${keyTag(apiKey.get())}`,
   all() {
     try {
-      return JSON.parse(localStorage.getItem(THREADS_NAME)) || [];
+      return JSON.parse(localStorage.getItem(this.storageName())) || [];
     } catch {
       return [];
     }
@@ -260,11 +268,11 @@ const threadBook = {
   remember(id, fields = {}) {
     const rest = this.all().filter((entry) => entry.id !== id);
     const entry = { ...this.get(id), id, ...fields, used_at: Date.now() };
-    localStorage.setItem(THREADS_NAME, JSON.stringify([entry, ...rest]));
+    localStorage.setItem(this.storageName(), JSON.stringify([entry, ...rest]));
     renderThreadList();
   },
   forget(id) {
-    localStorage.setItem(THREADS_NAME, JSON.stringify(this.all().filter((e) => e.id !== id)));
+    localStorage.setItem(this.storageName(), JSON.stringify(this.all().filter((e) => e.id !== id)));
     renderThreadList();
   },
 };
@@ -319,12 +327,7 @@ function toolsFromForm(form) {
   if (form.elements.file_search.checked) tools.push({ type: "file_search" });
   const text = form.elements.functions.value.trim();
   if (text) {
-    let parsed;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new Error(`Function tools are not valid JSON: ${error.message}`);
-    }
+    const parsed = parseJson(text, "Function tools");
     for (const item of Array.isArray(parsed) ? parsed : [parsed]) {
       tools.push(item.type === "function" ? item : { type: "function", function: item });
     }
@@ -336,10 +339,18 @@ function responseFormatFromForm(form) {
   const kind = form.elements.response_format.value;
   if (kind === "auto") return "auto";
   if (kind !== "json_schema") return { type: kind };
+  return { type: "json_schema", json_schema: parseJson(form.elements.json_schema.value, "JSON schema") };
+}
+
+function hasKeys(value) {
+  return !!value && Object.values(value).some((v) => v && Object.keys(v).length);
+}
+
+function parseJson(text, what) {
   try {
-    return { type: "json_schema", json_schema: JSON.parse(form.elements.json_schema.value) };
+    return JSON.parse(text);
   } catch (error) {
-    throw new Error(`The JSON schema is not valid JSON: ${error.message}`);
+    throw new Error(`${what}: not valid JSON (${error.message})`);
   }
 }
 
@@ -392,6 +403,12 @@ function renderAssistantEditor(assistant) {
         ),
       ),
     ),
+    (features.files || features.vectorStores) &&
+      field(
+        "Tool resources (JSON)",
+        h("textarea", { name: "tool_resources", rows: 3, class: "code", value: hasKeys(a.tool_resources) ? JSON.stringify(a.tool_resources, null, 2) : "" }),
+        'e.g. {"file_search": {"vector_store_ids": ["vs_…"]}, "code_interpreter": {"file_ids": ["file-…"]}}',
+      ),
     field(
       "JSON schema (for json_schema: {name, schema, strict})",
       h("textarea", { name: "json_schema", rows: 3, class: "code", value: format.json_schema ? JSON.stringify(format.json_schema, null, 2) : "" }),
@@ -418,6 +435,8 @@ function renderAssistantEditor(assistant) {
         top_p: numberOrNull(form.elements.top_p),
         response_format: responseFormatFromForm(form),
       };
+      const resources = form.elements.tool_resources?.value.trim();
+      if (resources) body.tool_resources = parseJson(resources, "Tool resources");
       const saved = await api.post(assistant ? `/assistants/${a.id}` : "/assistants", body);
       await loadAssistants();
       if (assistant) {
