@@ -23,7 +23,8 @@ function h(tag, props = {}, ...children) {
     if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
     else if (name === "class") node.className = value;
     else if (name === "text") node.textContent = value;
-    else if (name === "value") node.value = value; // a textarea's text is its value, not an attribute
+    else if (name === "value")
+      node.value = value; // a textarea's text is its value, not an attribute
     else if (name in node && typeof value !== "string") node[name] = value;
     else node.setAttribute(name, value === true ? "" : value);
   }
@@ -39,7 +40,9 @@ function formatTime(seconds) {
 }
 
 function formatDate(seconds) {
-  return seconds ? new Date(seconds * 1000).toLocaleString([], { dateStyle: "short", timeStyle: "short" }) : "";
+  return seconds
+    ? new Date(seconds * 1000).toLocaleString([], { dateStyle: "short", timeStyle: "short" })
+    : "";
 }
 
 function pretty(value) {
@@ -312,7 +315,10 @@ function renderThreadList() {
         "li",
         { "data-id": entry.id },
         h("a", { href: `#/threads/${entry.id}` }, entry.title || entry.id),
-        h("div", { class: "muted small", text: `${assistantName(entry.assistant_id)} · ${formatDate(entry.created_at)}` }),
+        h("div", {
+          class: "muted small",
+          text: `${assistantName(entry.assistant_id)} · ${formatDate(entry.created_at)}`,
+        }),
       ),
     ),
   );
@@ -339,7 +345,10 @@ function responseFormatFromForm(form) {
   const kind = form.elements.response_format.value;
   if (kind === "auto") return "auto";
   if (kind !== "json_schema") return { type: kind };
-  return { type: "json_schema", json_schema: parseJson(form.elements.json_schema.value, "JSON schema") };
+  return {
+    type: "json_schema",
+    json_schema: parseJson(form.elements.json_schema.value, "JSON schema"),
+  };
 }
 
 function hasKeys(value) {
@@ -359,11 +368,23 @@ function numberOrNull(input) {
 }
 
 function field(label, control, hint) {
-  return h("label", { class: "field" }, h("span", { text: label }), control, hint && h("small", { class: "muted", text: hint }));
+  return h(
+    "label",
+    { class: "field" },
+    h("span", { text: label }),
+    control,
+    hint && h("small", { class: "muted", text: hint }),
+  );
 }
 
 function renderAssistantEditor(assistant) {
-  const a = assistant || { name: "", model: "", instructions: "", tools: [], response_format: "auto" };
+  const a = assistant || {
+    name: "",
+    model: "",
+    instructions: "",
+    tools: [],
+    response_format: "auto",
+  };
   const functions = a.tools.filter((t) => t.type === "function").map((t) => t.function);
   const format = a.response_format || "auto";
   const formatType = typeof format === "string" ? format : format.type;
@@ -377,48 +398,110 @@ function renderAssistantEditor(assistant) {
       h("input", { name: "model", value: a.model || "", required: true, placeholder: "gpt-4o" }),
       "A name (runs on the server's --model) or a spec: openai:gpt-4.1-mini, ollama:qwen3, scripted:PATH",
     ),
-    field("Instructions", h("textarea", { name: "instructions", rows: 4, value: a.instructions || "" })),
+    field(
+      "Instructions",
+      h("textarea", { name: "instructions", rows: 4, value: a.instructions || "" }),
+    ),
     h(
       "fieldset",
       {},
       h("legend", { text: "Tools" }),
-      h("label", {}, h("input", { type: "checkbox", name: "code_interpreter", checked: a.tools.some((t) => t.type === "code_interpreter") }), " code_interpreter"),
-      h("label", {}, h("input", { type: "checkbox", name: "file_search", checked: a.tools.some((t) => t.type === "file_search") }), " file_search"),
+      h(
+        "label",
+        {},
+        h("input", {
+          type: "checkbox",
+          name: "code_interpreter",
+          checked: a.tools.some((t) => t.type === "code_interpreter"),
+        }),
+        " code_interpreter",
+      ),
+      h(
+        "label",
+        {},
+        h("input", {
+          type: "checkbox",
+          name: "file_search",
+          checked: a.tools.some((t) => t.type === "file_search"),
+        }),
+        " file_search",
+      ),
       field(
         "Function tools (JSON list of {name, description, parameters})",
-        h("textarea", { name: "functions", rows: 5, class: "code", value: functions.length ? JSON.stringify(functions, null, 2) : "" }),
+        h("textarea", {
+          name: "functions",
+          rows: 5,
+          class: "code",
+          value: functions.length ? JSON.stringify(functions, null, 2) : "",
+        }),
       ),
     ),
     h(
       "div",
       { class: "row" },
-      field("Temperature", h("input", { name: "temperature", type: "number", step: "0.1", value: a.temperature ?? "" })),
-      field("top_p", h("input", { name: "top_p", type: "number", step: "0.05", value: a.top_p ?? "" })),
+      field(
+        "Temperature",
+        h("input", {
+          name: "temperature",
+          type: "number",
+          step: "0.1",
+          value: a.temperature ?? "",
+        }),
+      ),
+      field(
+        "top_p",
+        h("input", { name: "top_p", type: "number", step: "0.05", value: a.top_p ?? "" }),
+      ),
       field(
         "Response format",
         h(
           "select",
           { name: "response_format" },
-          ["auto", "text", "json_object", "json_schema"].map((v) => h("option", { value: v, selected: v === formatType, text: v })),
+          ["auto", "text", "json_object", "json_schema"].map((v) =>
+            h("option", { value: v, selected: v === formatType, text: v }),
+          ),
         ),
       ),
     ),
     (features.files || features.vectorStores) &&
       field(
         "Tool resources (JSON)",
-        h("textarea", { name: "tool_resources", rows: 3, class: "code", value: hasKeys(a.tool_resources) ? JSON.stringify(a.tool_resources, null, 2) : "" }),
+        h("textarea", {
+          name: "tool_resources",
+          rows: 3,
+          class: "code",
+          value: hasKeys(a.tool_resources) ? JSON.stringify(a.tool_resources, null, 2) : "",
+        }),
         'e.g. {"file_search": {"vector_store_ids": ["vs_…"]}, "code_interpreter": {"file_ids": ["file-…"]}}',
       ),
     field(
       "JSON schema (for json_schema: {name, schema, strict})",
-      h("textarea", { name: "json_schema", rows: 3, class: "code", value: format.json_schema ? JSON.stringify(format.json_schema, null, 2) : "" }),
+      h("textarea", {
+        name: "json_schema",
+        rows: 3,
+        class: "code",
+        value: format.json_schema ? JSON.stringify(format.json_schema, null, 2) : "",
+      }),
     ),
     h(
       "div",
       { class: "actions" },
       h("button", { type: "submit", id: "save-assistant", text: assistant ? "Save" : "Create" }),
-      assistant && h("button", { type: "button", id: "chat-assistant", text: "New thread", onclick: () => newThread(a.id) }),
-      assistant && h("button", { type: "button", class: "danger", id: "delete-assistant", text: "Delete", onclick: () => deleteAssistant(a.id) }),
+      assistant &&
+        h("button", {
+          type: "button",
+          id: "chat-assistant",
+          text: "New thread",
+          onclick: () => newThread(a.id),
+        }),
+      assistant &&
+        h("button", {
+          type: "button",
+          class: "danger",
+          id: "delete-assistant",
+          text: "Delete",
+          onclick: () => deleteAssistant(a.id),
+        }),
     ),
     h("p", { id: "assistant-saved", class: "muted" }),
   );
@@ -480,16 +563,46 @@ class ThreadView {
     this.messages = h("ol", { id: "messages", class: "messages" });
     this.actionArea = h("div", { id: "required-action" });
     this.runs = h("div", { id: "runs" });
-    this.input = h("textarea", { id: "message-input", rows: 3, placeholder: "Message the assistant…" });
-    this.attach = h("input", { id: "attach", type: "file", multiple: true, hidden: !features.upload });
+    this.input = h("textarea", {
+      id: "message-input",
+      rows: 3,
+      placeholder: "Message the assistant…",
+    });
+    this.attach = h("input", {
+      id: "attach",
+      type: "file",
+      multiple: true,
+      hidden: !features.upload,
+    });
     this.send = h("button", { id: "send", type: "submit", text: "Send" });
-    this.cancel = h("button", { id: "cancel-run", type: "button", class: "danger", text: "Cancel run", hidden: true, onclick: () => this.cancelRun() });
+    this.cancel = h("button", {
+      id: "cancel-run",
+      type: "button",
+      class: "danger",
+      text: "Cancel run",
+      hidden: true,
+      onclick: () => this.cancelRun(),
+    });
     this.picker = h(
       "select",
-      { id: "thread-assistant", onchange: () => threadBook.remember(thread.id, { assistant_id: this.picker.value }) },
-      assistants.map((a) => h("option", { value: a.id, selected: a.id === this.entry.assistant_id, text: a.name || a.id })),
+      {
+        id: "thread-assistant",
+        onchange: () => threadBook.remember(thread.id, { assistant_id: this.picker.value }),
+      },
+      assistants.map((a) =>
+        h("option", {
+          value: a.id,
+          selected: a.id === this.entry.assistant_id,
+          text: a.name || a.id,
+        }),
+      ),
     );
-    const composer = h("form", { id: "composer", class: "composer" }, this.input, h("div", { class: "actions" }, this.attach, this.send, this.cancel));
+    const composer = h(
+      "form",
+      { id: "composer", class: "composer" },
+      this.input,
+      h("div", { class: "actions" }, this.attach, this.send, this.cancel),
+    );
     composer.addEventListener("submit", (event) => {
       event.preventDefault();
       this.sendMessage();
@@ -502,11 +615,24 @@ class ThreadView {
       { class: "thread-head" },
       h("h2", {}, "Thread ", h("code", { id: "thread-id", text: thread.id })),
       h("label", {}, "Run with ", this.picker),
-      h("button", { type: "button", text: "Forget", title: "Remove from this page's list", onclick: () => this.forget() }),
+      h("button", {
+        type: "button",
+        text: "Forget",
+        title: "Remove from this page's list",
+        onclick: () => this.forget(),
+      }),
     );
-    const conversation = h("section", { class: "conversation" }, this.messages, this.actionArea, composer);
+    const conversation = h(
+      "section",
+      { class: "conversation" },
+      this.messages,
+      this.actionArea,
+      composer,
+    );
     const side = h("aside", { class: "run-panel" }, h("h3", { text: "Runs" }), this.runs);
-    $("#view").replaceChildren(h("div", { class: "thread" }, head, h("div", { class: "thread-body" }, conversation, side)));
+    $("#view").replaceChildren(
+      h("div", { class: "thread" }, head, h("div", { class: "thread-body" }, conversation, side)),
+    );
   }
 
   forget() {
@@ -527,7 +653,8 @@ class ThreadView {
     this.showRequiredAction(latest && latest.status === "requires_action" ? latest : null);
     this.setBusy(false, latest && ACTIVE.has(latest.status) ? latest : null);
     const firstText = ordered.map(textOf).find(Boolean);
-    if (firstText && !this.entry.title) threadBook.remember(this.thread.id, { title: firstText.slice(0, 60) });
+    if (firstText && !this.entry.title)
+      threadBook.remember(this.thread.id, { title: firstText.slice(0, 60) });
     this.messages.lastElementChild?.scrollIntoView({ block: "end" });
   }
 
@@ -548,11 +675,18 @@ class ThreadView {
     this.setBusy(true);
     try {
       const attachments = await this.uploadAttachments(assistantId);
-      const message = await api.post(`/threads/${this.thread.id}/messages`, { role: "user", content: text, attachments });
+      const message = await api.post(`/threads/${this.thread.id}/messages`, {
+        role: "user",
+        content: text,
+        attachments,
+      });
       this.input.value = "";
       this.attach.value = "";
       this.messages.append(renderMessage(message));
-      threadBook.remember(this.thread.id, { assistant_id: assistantId, title: this.entry.title || text.slice(0, 60) });
+      threadBook.remember(this.thread.id, {
+        assistant_id: assistantId,
+        title: this.entry.title || text.slice(0, 60),
+      });
       this.entry = threadBook.get(this.thread.id);
       await this.stream(`/threads/${this.thread.id}/runs`, { assistant_id: assistantId });
     } catch (error) {
@@ -565,7 +699,9 @@ class ThreadView {
   async uploadAttachments(assistantId) {
     if (!features.upload || !this.attach.files.length) return undefined;
     const assistant = assistants.find((a) => a.id === assistantId);
-    const hosted = (assistant?.tools || []).filter((t) => t.type !== "function").map((t) => ({ type: t.type }));
+    const hosted = (assistant?.tools || [])
+      .filter((t) => t.type !== "function")
+      .map((t) => ({ type: t.type }));
     const tools = hosted.length ? hosted : [{ type: "code_interpreter" }];
     const attachments = [];
     for (const file of this.attach.files) {
@@ -604,7 +740,8 @@ class ThreadView {
       live.card.update(data);
       this.setBusy(true, ACTIVE.has(data.status) ? data : null);
       if (data.status === "requires_action") this.showRequiredAction(data);
-      if (data.status === "failed") showError(`Run failed: ${data.last_error?.message || "no reason given"}`);
+      if (data.status === "failed")
+        showError(`Run failed: ${data.last_error?.message || "no reason given"}`);
     } else if (event === "thread.message.created") {
       const node = renderMessage(data);
       node.classList.add("streaming");
@@ -642,14 +779,26 @@ class ThreadView {
           { class: "tool-call", "data-call-id": call.id },
           h("div", {}, h("code", { text: call.function.name }), " called with"),
           h("pre", { class: "code", text: pretty(call.function.arguments) }),
-          h("textarea", { class: "tool-output", name: call.id, rows: 2, placeholder: `output of ${call.function.name}` }),
+          h("textarea", {
+            class: "tool-output",
+            name: call.id,
+            rows: 2,
+            placeholder: `output of ${call.function.name}`,
+          }),
         ),
       ),
-      h("div", { class: "actions" }, h("button", { type: "submit", id: "submit-tool-outputs", text: "Submit outputs" })),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "submit", id: "submit-tool-outputs", text: "Submit outputs" }),
+      ),
     );
     form.addEventListener("submit", (event) => {
       event.preventDefault();
-      const outputs = calls.map((call) => ({ tool_call_id: call.id, output: form.elements[call.id].value }));
+      const outputs = calls.map((call) => ({
+        tool_call_id: call.id,
+        output: form.elements[call.id].value,
+      }));
       this.submitToolOutputs(run, outputs);
     });
     this.actionArea.replaceChildren(form);
@@ -661,7 +810,9 @@ class ThreadView {
     this.setBusy(true, run);
     this.actionArea.replaceChildren();
     try {
-      await this.stream(`/threads/${run.thread_id}/runs/${run.id}/submit_tool_outputs`, { tool_outputs: outputs });
+      await this.stream(`/threads/${run.thread_id}/runs/${run.id}/submit_tool_outputs`, {
+        tool_outputs: outputs,
+      });
     } catch (error) {
       showError(error.message);
     } finally {
@@ -690,7 +841,10 @@ async function openThread(id) {
 // ------------------------------------------------------------------------ messages
 
 function textOf(message) {
-  return message.content.filter((b) => b.type === "text").map((b) => b.text.value).join("");
+  return message.content
+    .filter((b) => b.type === "text")
+    .map((b) => b.text.value)
+    .join("");
 }
 
 /** Text with its annotations as links: citations open the cited file, file paths download. */
@@ -701,8 +855,10 @@ function renderText(text) {
   annotations.forEach((note, i) => {
     if (note.start_index < at) return;
     node.append(text.value.slice(at, note.start_index));
-    if (note.type === "file_citation") node.append(fileLink(note.file_citation.file_id, `[${i + 1}]`));
-    else if (note.type === "file_path") node.append(fileLink(note.file_path.file_id, note.text.split("/").pop()));
+    if (note.type === "file_citation")
+      node.append(fileLink(note.file_citation.file_id, `[${i + 1}]`));
+    else if (note.type === "file_path")
+      node.append(fileLink(note.file_path.file_id, note.text.split("/").pop()));
     else node.append(note.text);
     at = note.end_index;
   });
@@ -713,7 +869,8 @@ function renderText(text) {
 function renderBlock(block) {
   if (block.type === "text") return renderText(block.text);
   if (block.type === "image_file") return imageOf(block.image_file.file_id);
-  if (block.type === "image_url") return h("img", { class: "inline-image", src: block.image_url.url, alt: "image" });
+  if (block.type === "image_url")
+    return h("img", { class: "inline-image", src: block.image_url.url, alt: "image" });
   if (block.type === "refusal") return h("div", { class: "error-text", text: block.refusal });
   return h("pre", { text: pretty(block) });
 }
@@ -725,8 +882,17 @@ function renderMessage(message) {
   const reason = message.incomplete_details?.reason;
   return h(
     "li",
-    { class: `message role-${message.role}`, "data-message-id": message.id, "data-status": message.status },
-    h("div", { class: "role" }, message.role, reason && h("span", { class: "status status-failed", text: `incomplete: ${reason}` })),
+    {
+      class: `message role-${message.role}`,
+      "data-message-id": message.id,
+      "data-status": message.status,
+    },
+    h(
+      "div",
+      { class: "role" },
+      message.role,
+      reason && h("span", { class: "status status-failed", text: `incomplete: ${reason}` }),
+    ),
     h("div", { class: "content" }, message.content.map(renderBlock)),
     attachments,
   );
@@ -760,7 +926,13 @@ class RunCard {
     this.stepList = h("ol", { class: "steps" });
     this.summary = h("summary");
     this.facts = h("dl", { class: "facts" });
-    this.node = h("details", { class: "run-card", "data-run-id": run.id, open }, this.summary, this.facts, this.stepList);
+    this.node = h(
+      "details",
+      { class: "run-card", "data-run-id": run.id, open },
+      this.summary,
+      this.facts,
+      this.stepList,
+    );
     this.loaded = false;
     this.node.addEventListener("toggle", () => this.node.open && this.loadSteps());
     this.update(run);
@@ -770,9 +942,15 @@ class RunCard {
   update(run) {
     this.run = run;
     this.node.dataset.status = run.status;
-    this.summary.replaceChildren(h("span", { class: `status status-${run.status}`, text: run.status }), " ", h("code", { text: run.id }));
+    this.summary.replaceChildren(
+      h("span", { class: `status status-${run.status}`, text: run.status }),
+      " ",
+      h("code", { text: run.id }),
+    );
     const ended = run.completed_at || run.failed_at || run.cancelled_at;
-    const usage = run.usage ? `${run.usage.prompt_tokens} prompt + ${run.usage.completion_tokens} completion = ${run.usage.total_tokens}` : "–";
+    const usage = run.usage
+      ? `${run.usage.prompt_tokens} prompt + ${run.usage.completion_tokens} completion = ${run.usage.total_tokens}`
+      : "–";
     const facts = [
       ["assistant", assistantName(run.assistant_id)],
       ["model", run.model],
@@ -784,7 +962,12 @@ class RunCard {
     ];
     if (run.last_error) facts.push(["error", `${run.last_error.code}: ${run.last_error.message}`]);
     if (run.incomplete_details) facts.push(["incomplete", run.incomplete_details.reason]);
-    this.facts.replaceChildren(...facts.flatMap(([k, v]) => [h("dt", { text: k }), h("dd", { class: `fact-${k}`, text: v })]));
+    this.facts.replaceChildren(
+      ...facts.flatMap(([k, v]) => [
+        h("dt", { text: k }),
+        h("dd", { class: `fact-${k}`, text: v }),
+      ]),
+    );
   }
 
   async loadSteps() {
@@ -792,7 +975,9 @@ class RunCard {
     this.loaded = true;
     await guarded(async () => {
       const query = `order=asc&limit=100&include[]=${encodeURIComponent(FILE_SEARCH_CONTENT)}`;
-      const page = await api.get(`/threads/${this.run.thread_id}/runs/${this.run.id}/steps?${query}`);
+      const page = await api.get(
+        `/threads/${this.run.thread_id}/runs/${this.run.id}/steps?${query}`,
+      );
       // Steps the stream already showed are newer than this page: keep them.
       for (const step of page.data) if (!this.steps.has(step.id)) this.showStep(step);
     });
@@ -830,7 +1015,8 @@ function mergeStepDelta(step, delta) {
     }
     if (part.function) {
       current.function.name = current.function.name || part.function.name;
-      current.function.arguments = (current.function.arguments || "") + (part.function.arguments || "");
+      current.function.arguments =
+        (current.function.arguments || "") + (part.function.arguments || "");
       if (part.function.output != null) current.function.output = part.function.output;
     }
     if (part.code_interpreter) {
@@ -844,10 +1030,20 @@ function mergeStepDelta(step, delta) {
 }
 
 function renderStep(step) {
-  const head = h("div", { class: "step-head" }, h("span", { class: `status status-${step.status}`, text: step.status }), ` ${step.type.replace("_", " ")}`);
+  const head = h(
+    "div",
+    { class: "step-head" },
+    h("span", { class: `status status-${step.status}`, text: step.status }),
+    ` ${step.type.replace("_", " ")}`,
+  );
   const body = [];
   if (step.step_details.type === "message_creation") {
-    body.push(h("div", { class: "muted small", text: `message ${step.step_details.message_creation.message_id}` }));
+    body.push(
+      h("div", {
+        class: "muted small",
+        text: `message ${step.step_details.message_creation.message_id}`,
+      }),
+    );
   } else {
     for (const call of step.step_details.tool_calls || []) body.push(renderToolCall(call));
   }
@@ -865,7 +1061,12 @@ function renderToolCall(call) {
       h("pre", { class: "code code-input", text: ci.input || "" }),
       (ci.outputs || []).map((out) =>
         out.type === "logs"
-          ? h("div", {}, h("div", { class: "label", text: "logs" }), h("pre", { class: "code code-logs", text: out.logs }))
+          ? h(
+              "div",
+              {},
+              h("div", { class: "label", text: "logs" }),
+              h("pre", { class: "code code-logs", text: out.logs }),
+            )
           : imageOf(out.image.file_id),
       ),
     );
@@ -876,7 +1077,11 @@ function renderToolCall(call) {
       "div",
       { class: "tool-call file-search" },
       h("div", { class: "label", text: `file_search: ${results.length} result(s)` }),
-      call.file_search?.ranking_options && h("div", { class: "muted small", text: `ranking ${JSON.stringify(call.file_search.ranking_options)}` }),
+      call.file_search?.ranking_options &&
+        h("div", {
+          class: "muted small",
+          text: `ranking ${JSON.stringify(call.file_search.ranking_options)}`,
+        }),
       results.map((r) =>
         h(
           "div",
@@ -907,7 +1112,11 @@ async function renderFiles() {
     "form",
     { id: "upload-form", class: "inline-form", hidden: !features.upload },
     h("input", { type: "file", name: "file", required: true }),
-    h("select", { name: "purpose" }, ["assistants", "vision", "user_data"].map((p) => h("option", { value: p, text: p }))),
+    h(
+      "select",
+      { name: "purpose" },
+      ["assistants", "vision", "user_data"].map((p) => h("option", { value: p, text: p })),
+    ),
     h("button", { type: "submit", text: "Upload" }),
   );
   upload.addEventListener("submit", (event) => {
@@ -927,10 +1136,19 @@ async function renderFiles() {
       h("td", { text: `${f.bytes} B` }),
       h("td", { text: f.status || "" }),
       h("td", { text: formatTime(f.created_at) }),
-      h("td", {}, h("button", { class: "danger", text: "Delete", onclick: () => guarded(async () => {
-        await api.delete(`/files/${f.id}`);
-        await renderFiles();
-      }) })),
+      h(
+        "td",
+        {},
+        h("button", {
+          class: "danger",
+          text: "Delete",
+          onclick: () =>
+            guarded(async () => {
+              await api.delete(`/files/${f.id}`);
+              await renderFiles();
+            }),
+        }),
+      ),
     ),
   );
   $("#view").replaceChildren(
@@ -939,7 +1157,16 @@ async function renderFiles() {
       { class: "card", id: "files-view" },
       h("h2", { text: "Files" }),
       upload,
-      h("table", {}, h("tr", {}, ["file", "purpose", "size", "status", "created", ""].map((t) => h("th", { text: t }))), rows),
+      h(
+        "table",
+        {},
+        h(
+          "tr",
+          {},
+          ["file", "purpose", "size", "status", "created", ""].map((t) => h("th", { text: t })),
+        ),
+        rows,
+      ),
       !rows.length && h("p", { class: "muted", text: "No files yet." }),
     ),
   );
@@ -952,14 +1179,21 @@ async function renderVectorStores() {
     "form",
     { id: "vector-store-form", class: "inline-form" },
     h("input", { name: "name", placeholder: "name" }),
-    h("select", { name: "file_ids", multiple: true, title: "files to add" }, files.map((f) => h("option", { value: f.id, text: f.filename }))),
+    h(
+      "select",
+      { name: "file_ids", multiple: true, title: "files to add" },
+      files.map((f) => h("option", { value: f.id, text: f.filename })),
+    ),
     h("button", { type: "submit", text: "Create" }),
   );
   create.addEventListener("submit", (event) => {
     event.preventDefault();
     guarded(async () => {
       const fileIds = [...create.elements.file_ids.selectedOptions].map((o) => o.value);
-      await api.post("/vector_stores", { name: create.elements.name.value || null, file_ids: fileIds });
+      await api.post("/vector_stores", {
+        name: create.elements.name.value || null,
+        file_ids: fileIds,
+      });
       await renderVectorStores();
     });
   });
@@ -971,21 +1205,51 @@ async function renderVectorStores() {
       {
         class: "card",
         "data-id": store.id,
-        ontoggle: (event) => event.target.open && guarded(async () => {
-          const list = await api.get(`/vector_stores/${store.id}/files?limit=100`);
-          detail.replaceChildren(...list.data.map((f) => h("li", {}, fileLink(f.id, f.id), ` ${f.status}`, f.last_error ? ` (${f.last_error.message})` : "")));
-        }),
+        ontoggle: (event) =>
+          event.target.open &&
+          guarded(async () => {
+            const list = await api.get(`/vector_stores/${store.id}/files?limit=100`);
+            detail.replaceChildren(
+              ...list.data.map((f) =>
+                h(
+                  "li",
+                  {},
+                  fileLink(f.id, f.id),
+                  ` ${f.status}`,
+                  f.last_error ? ` (${f.last_error.message})` : "",
+                ),
+              ),
+            );
+          }),
       },
-      h("summary", {}, h("span", { class: `status status-${store.status}`, text: store.status }), ` ${store.name || store.id} · ${counts.completed ?? 0}/${counts.total ?? 0} files ingested, ${counts.in_progress ?? 0} in progress, ${counts.failed ?? 0} failed`),
+      h(
+        "summary",
+        {},
+        h("span", { class: `status status-${store.status}`, text: store.status }),
+        ` ${store.name || store.id} · ${counts.completed ?? 0}/${counts.total ?? 0} files ingested,`,
+        ` ${counts.in_progress ?? 0} in progress, ${counts.failed ?? 0} failed`,
+      ),
       detail,
-      h("button", { class: "danger", text: "Delete", onclick: () => guarded(async () => {
-        await api.delete(`/vector_stores/${store.id}`);
-        await renderVectorStores();
-      }) }),
+      h("button", {
+        class: "danger",
+        text: "Delete",
+        onclick: () =>
+          guarded(async () => {
+            await api.delete(`/vector_stores/${store.id}`);
+            await renderVectorStores();
+          }),
+      }),
     );
   });
   $("#view").replaceChildren(
-    h("section", { id: "vector-stores-view" }, h("h2", { text: "Vector stores" }), create, h("button", { text: "Refresh", onclick: () => guarded(renderVectorStores) }), stores),
+    h(
+      "section",
+      { id: "vector-stores-view" },
+      h("h2", { text: "Vector stores" }),
+      create,
+      h("button", { text: "Refresh", onclick: () => guarded(renderVectorStores) }),
+      stores,
+    ),
   );
 }
 
@@ -1000,7 +1264,10 @@ async function route() {
     else if (kind === "files" && features.files) await renderFiles();
     else if (kind === "vector_stores" && features.vectorStores) await renderVectorStores();
     else if (!assistants.length) renderAssistantEditor(null);
-    else $("#view").replaceChildren(h("p", { class: "muted", text: "Pick an assistant or a thread, or create one." }));
+    else
+      $("#view").replaceChildren(
+        h("p", { class: "muted", text: "Pick an assistant or a thread, or create one." }),
+      );
   });
 }
 
