@@ -767,7 +767,10 @@ class ThreadView {
   }
 
   showRequiredAction(run) {
+    const shownFor = this.actionArea.dataset.runId;
+    this.actionArea.dataset.runId = run ? run.id : "";
     if (!run) return this.actionArea.replaceChildren();
+    if (shownFor === run.id) return; // keep what was typed already
     const calls = run.required_action?.submit_tool_outputs?.tool_calls || [];
     const form = h(
       "form",
@@ -808,7 +811,7 @@ class ThreadView {
     if (this.busy) return;
     clearError();
     this.setBusy(true, run);
-    this.actionArea.replaceChildren();
+    this.showRequiredAction(null);
     try {
       await this.stream(`/threads/${run.thread_id}/runs/${run.id}/submit_tool_outputs`, {
         tool_outputs: outputs,
