@@ -450,3 +450,85 @@ def test_storage_views_follow_what_the_server_has(
             By.XPATH, "//tr[td//a[text()='notes.txt']]//button[contains(@class, 'danger')]"
         ).click()
         wait_for(browser, lambda d: "notes.txt" not in text_of(d, "#files-view"), "deleted")
+
+
+FILE_SEARCH_RULES = {
+    "rules": [
+        {
+            "match": "parrot",
+            "turns": [
+                {"tool_calls": [{"name": "file_search", "args": {"query": "parrot name"}}]},
+                {"content": "The parrot is Quasimodo {first_citation}."},
+            ],
+        }
+    ]
+}
+
+
+def test_vector_stores_file_search_and_citations(
+    browser: WebDriver, origin: str, tmp_path: Path
+) -> None:
+    """Upload, a vector store and its ingestion, a file_search run with its results and a
+    citation that opens the cited file; a server without vector stores has them hidden."""
+    auth = {"Authorization": f"Bearer {KEY}"}
+    has_stores = httpx2.get(f"{origin}/v1/vector_stores", headers=auth).status_code == 200
+    log_in(browser, origin)
+    if not (has_stores and server_can_upload(origin)):
+        assert not browser.find_element(By.ID, "vector-stores-link").is_displayed()
+        browser.get(f"{origin}/playground/#/vector_stores")
+        wait_text(browser, "#server-status", "connected")
+        assert not browser.find_elements(By.ID, "vector-stores-view")
+        return
+    script = tmp_path / "file_search.json"
+    script.write_text(json.dumps(FILE_SEARCH_RULES))
+    notes = tmp_path / "parrot.md"
+    notes.write_text("The lighthouse keeper's parrot is named Quasimodo.")
+
+    browser.find_element(By.CSS_SELECTOR, "#files-link a").click()
+    visible(browser, "#upload-form input[type=file]").send_keys(str(notes))
+    browser.find_element(By.CSS_SELECTOR, "#upload-form button").click()
+    wait_text(browser, "#files-view", "parrot.md")
+
+    browser.find_element(By.CSS_SELECTOR, "#vector-stores-link a").click()
+    fill(browser, "#vector-store-form [name=name]", "handbook")
+    browser.find_element(By.XPATH, "//select[@name='file_ids']/option[text()='parrot.md']").click()
+    browser.find_element(By.CSS_SELECTOR, "#vector-store-form button").click()
+    store = visible(browser, "#vector-stores-view details[data-id]")
+    store_id = store.get_attribute("data-id")
+
+    def ingested(driver: WebDriver) -> bool:
+        if "1/1 files ingested" in text_of(driver, "#vector-stores-view details"):
+            return True
+        driver.find_element(By.ID, "refresh-vector-stores").click()
+        return False
+
+    wait_for(browser, ingested, "the file to be ingested")
+    visible(browser, "#vector-stores-view details summary").click()
+    wait_text(browser, "#vector-stores-view details ul", "completed")
+    screenshot(browser, "playground-vector-stores")
+
+    browser.find_element(By.ID, "new-assistant").click()
+    fill(browser, "#assistant-form [name=name]", "librarian")
+    fill(browser, "#assistant-form [name=model]", f"scripted:{script}")
+    browser.find_element(By.CSS_SELECTOR, "#assistant-form [name=file_search]").click()
+    resources = {"file_search": {"vector_store_ids": [store_id]}}
+    fill(browser, "#assistant-form [name=tool_resources]", json.dumps(resources))
+    browser.find_element(By.ID, "save-assistant").click()
+    visible(browser, "#chat-assistant").click()
+    visible(browser, "#thread-id")
+    send(browser, "What is the parrot called?")
+    wait_text(browser, "#messages li.role-assistant:last-child", "The parrot is Quasimodo")
+    wait_text(browser, "#runs .run-card .file-search", "parrot.md")
+    wait_text(browser, "#runs .run-card .file-search", "Quasimodo")  # include[]: the content
+    screenshot(browser, "playground-file-search")
+
+    citation = visible(browser, "#messages li.role-assistant:last-child .text a.file-link")
+    main_window = browser.current_window_handle
+    citation.click()
+    wait_for(browser, lambda d: len(d.window_handles) == 2, "the cited file to open")
+    opened = next(h for h in browser.window_handles if h != main_window)
+    browser.switch_to.window(opened)
+    wait_for(browser, lambda d: "Quasimodo" in text_of(d, "body"), "the cited file's text")
+    assert browser.current_url.startswith("blob:")
+    browser.close()
+    browser.switch_to.window(main_window)

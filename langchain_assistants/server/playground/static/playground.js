@@ -189,12 +189,31 @@ async function streamEvents(path, body, onEvent) {
 
 const blobUrls = new Map();
 
+/** A type the browser can show: the server sends application/octet-stream for every file. */
+async function viewableType(blob) {
+  if (blob.type && blob.type !== "application/octet-stream") return blob.type;
+  const head = new Uint8Array(await blob.slice(0, 512).arrayBuffer());
+  const starts = (...bytes) => bytes.every((b, i) => head[i] === b);
+  if (starts(0x25, 0x50, 0x44, 0x46)) return "application/pdf"; // %PDF
+  if (starts(0x89, 0x50, 0x4e, 0x47)) return "image/png";
+  if (starts(0xff, 0xd8, 0xff)) return "image/jpeg";
+  if (starts(0x47, 0x49, 0x46, 0x38)) return "image/gif";
+  try {
+    if (!head.includes(0)) new TextDecoder("utf-8", { fatal: true }).decode(head, { stream: true });
+    return head.includes(0) ? blob.type : "text/plain;charset=utf-8";
+  } catch {
+    return blob.type; // binary: the browser offers a download
+  }
+}
+
 /** A file's bytes as a blob: URL (fetched with the auth header, so <img src> can show it). */
 function fileUrl(fileId) {
   if (!blobUrls.has(fileId)) {
     const url = request("GET", `/files/${fileId}/content`)
       .then((response) => response.blob())
-      .then((blob) => URL.createObjectURL(blob));
+      .then(async (blob) =>
+        URL.createObjectURL(new Blob([blob], { type: await viewableType(blob) })),
+      );
     url.catch(() => blobUrls.delete(fileId));
     blobUrls.set(fileId, url);
   }
@@ -210,6 +229,7 @@ function imageOf(fileId) {
   return img;
 }
 
+/** A link that opens a file's content in a new tab (the bytes are fetched with the key). */
 function fileLink(fileId, label) {
   return h("a", {
     href: "#",
@@ -218,7 +238,15 @@ function fileLink(fileId, label) {
     title: fileId,
     onclick: (event) => {
       event.preventDefault();
-      guarded(async () => window.open(await fileUrl(fileId), "_blank"));
+      // Open the tab now, while the click allows pop-ups; point it at the file when it is here.
+      const tab = window.open("", "_blank");
+      fileUrl(fileId).then(
+        (url) => tab && (tab.location.href = url),
+        (error) => {
+          tab?.close();
+          showError(error.message);
+        },
+      );
     },
   });
 }
@@ -1178,6 +1206,7 @@ async function renderFiles() {
 async function renderVectorStores() {
   const page = await api.get("/vector_stores?limit=100");
   const files = features.files ? (await api.get("/files?limit=100")).data : [];
+  const names = new Map(files.map((f) => [f.id, f.filename]));
   const create = h(
     "form",
     { id: "vector-store-form", class: "inline-form" },
@@ -1217,7 +1246,7 @@ async function renderVectorStores() {
                 h(
                   "li",
                   {},
-                  fileLink(f.id, f.id),
+                  fileLink(f.id, names.get(f.id) || f.id),
                   ` ${f.status}`,
                   f.last_error ? ` (${f.last_error.message})` : "",
                 ),
@@ -1250,7 +1279,11 @@ async function renderVectorStores() {
       { id: "vector-stores-view" },
       h("h2", { text: "Vector stores" }),
       create,
-      h("button", { text: "Refresh", onclick: () => guarded(renderVectorStores) }),
+      h("button", {
+        id: "refresh-vector-stores",
+        text: "Refresh",
+        onclick: () => guarded(renderVectorStores),
+      }),
       stores,
     ),
   );
