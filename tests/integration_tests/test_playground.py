@@ -235,6 +235,7 @@ def create_assistant(browser: WebDriver, model_spec: str) -> str:
     fill(browser, "#assistant-form [name=temperature]", "0.2")
     browser.find_element(By.ID, "save-assistant").click()
     wait_for(browser, lambda d: "#/assistants/asst_" in d.current_url, "the saved assistant")
+    visible(browser, "#delete-assistant")  # the editor of the saved assistant is on screen
     wait_text(browser, "#assistant-list", "math tutor")
     return browser.current_url.rsplit("/", 1)[-1]
 
@@ -293,7 +294,7 @@ def test_assistant_thread_stream_steps_tool_outputs_and_reload(
     assert {t["type"] for t in saved["tools"]} == {"code_interpreter", "function"}
     assert saved["model"] == model_spec and saved["temperature"] == 0.2
 
-    browser.find_element(By.ID, "chat-assistant").click()
+    visible(browser, "#chat-assistant").click()
     thread_id = visible(browser, "#thread-id").text
     assert thread_id.startswith("thread_")
 
@@ -396,6 +397,7 @@ def test_assistant_edit_and_delete(browser: WebDriver, origin: str) -> None:
     select.find_element(By.CSS_SELECTOR, "option[value=json_object]").click()
     browser.find_element(By.ID, "save-assistant").click()
     wait_for(browser, lambda d: "#/assistants/asst_" in d.current_url, "the saved assistant")
+    visible(browser, "#delete-assistant")  # the editor of the saved assistant is on screen
     assistant_id = browser.current_url.rsplit("/", 1)[-1]
 
     fill(browser, "#assistant-form [name=name]", "scratch renamed")
