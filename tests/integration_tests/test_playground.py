@@ -534,3 +534,36 @@ def test_vector_stores_file_search_and_citations(
     assert browser.current_url.startswith("blob:")
     browser.close()
     browser.switch_to.window(main_window)
+
+
+def test_each_key_sees_its_own_project(
+    browser: WebDriver, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """With a keys file, the page shows only the objects of the key it was given, and keeps
+    a list of threads per key."""
+    tmp = tmp_path_factory.mktemp("projects")
+    keys = tmp / "keys.txt"
+    keys.write_text("sk-alpha alpha\nsk-beta beta\n")
+    with start_server(db=str(tmp / "db.sqlite"), api_keys_file=keys) as server:
+        origin = server.base_url.removesuffix("/v1")
+        alpha = {"Authorization": "Bearer sk-alpha"}
+        made = httpx2.post(
+            f"{server.base_url}/assistants",
+            json={"model": "gpt-4o", "name": "alpha bot"},
+            headers=alpha,
+        )
+        assert made.status_code == 200
+
+        open_fresh(browser, origin)
+        enter_key(browser, "sk-beta")
+        wait_text(browser, "#server-status", "connected")
+        wait_text(browser, "#assistant-list", "none yet")
+        browser.find_element(By.ID, "new-thread").click()
+        beta_thread = visible(browser, "#thread-id").text
+
+        browser.find_element(By.ID, "key-button").click()
+        enter_key(browser, "sk-alpha")
+        wait_text(browser, "#assistant-list", "alpha bot")
+        wait_text(browser, "#thread-list", "none yet")
+        assert beta_thread not in text_of(browser, "#thread-list")
+        assert not browser.find_elements(By.ID, "thread-id")  # beta's thread left the screen

@@ -1323,7 +1323,10 @@ function wire() {
   $("#error-close").addEventListener("click", clearError);
   $("#key-button").addEventListener("click", () => askForKey());
   $("#key-form").addEventListener("submit", () => {
-    apiKey.set($("#key-input").value.trim(), $("#key-remember").checked);
+    const key = $("#key-input").value.trim();
+    // Another key may be another project: what is on screen may not be its to see.
+    if (apiKey.get() && key !== apiKey.get()) history.replaceState(null, "", location.pathname);
+    apiKey.set(key, $("#key-remember").checked);
     start();
   });
   $("#new-assistant").addEventListener("click", () => {
