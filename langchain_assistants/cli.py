@@ -156,6 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     url = f"http://{args.host}:{args.port}/v1"
     print(f"langchain-assistants: {url}  db={args.db}  model={model}  auth={auth}", file=sys.stderr)
+    print(f"playground: http://{args.host}:{args.port}/playground", file=sys.stderr)
     uvicorn.run(
         app,
         host=args.host,
