@@ -12,6 +12,7 @@ import itertools
 import json
 import os
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,8 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from langchain_assistants.server.embedded import RunningServer, start_server
+
+from .test_server_cli import CliServer
 
 pytestmark = pytest.mark.slow
 
@@ -567,3 +570,33 @@ def test_each_key_sees_its_own_project(
         wait_text(browser, "#thread-list", "none yet")
         assert beta_thread not in text_of(browser, "#thread-list")
         assert not browser.find_elements(By.ID, "thread-id")  # beta's thread left the screen
+
+
+def test_a_server_going_away_mid_stream_shows_why_and_frees_the_composer(
+    browser: WebDriver, tmp_path: Path
+) -> None:
+    """``serve`` without a key (no prompt) is stopped during a streamed answer: the page shows
+    the stream's error event and that the server is gone, and the composer is usable again."""
+    script = tmp_path / "slow.json"
+    script.write_text(json.dumps(SCRIPT))
+    server = CliServer("--db", str(tmp_path / "db.sqlite"), "--model", f"scripted:{script}")
+    try:
+        base_url = server.wait_ready()
+        origin = base_url.removesuffix("/v1")
+        made = httpx2.post(f"{base_url}/assistants", json={"model": "gpt-4o", "name": "slow"})
+        open_fresh(browser, origin)
+        wait_text(browser, "#server-status", "connected")
+        assert not browser.find_element(By.ID, "key-dialog").is_displayed()
+        browser.get(f"{origin}/playground/#/assistants/{made.json()['id']}")
+        visible(browser, "#chat-assistant").click()
+        visible(browser, "#thread-id")
+        send(browser, "take your time")
+        wait_for(browser, lambda d: "word0" in last_answer_and_status(d)[0], "the answer")
+        server.proc.send_signal(signal.SIGINT)  # Ctrl-C
+        wait_text(browser, "#error-text", "The server is shutting down")
+        wait_text(browser, "#error-text", "The server cannot be reached")
+        wait_text(browser, "#server-status", "unreachable")
+        wait_for(browser, lambda d: d.find_element(By.ID, "send").is_enabled(), "the composer")
+        screenshot(browser, "playground-server-gone")
+    finally:
+        server.stop()

@@ -56,8 +56,11 @@ function pretty(value) {
 
 // ------------------------------------------------------------------------ errors
 
+/** Show an error in the banner; errors of one action pile up (the cause stays visible). */
 function showError(message) {
-  $("#error-text").textContent = message;
+  const shown = $("#error").hidden ? [] : $("#error-text").textContent.split("\n");
+  if (!shown.includes(message)) shown.push(message);
+  $("#error-text").textContent = shown.slice(-3).join("\n");
   $("#error").hidden = false;
 }
 
@@ -136,6 +139,7 @@ async function request(method, path, body) {
   try {
     response = await fetch(API + path, init);
   } catch (error) {
+    $("#server-status").textContent = "unreachable";
     throw new ApiError(`The server cannot be reached (${error.message}).`, 0);
   }
   if (!response.ok) throw await errorFrom(response);
