@@ -52,6 +52,9 @@ class ServerSettings:
     api_keys_reload_seconds: float = 10.0
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     run_expiry_seconds: float = 600.0
+    #: How long a server process's claim on a run it executes lasts unless renewed (it
+    #: renews every quarter of it): after a process dies, others finish its runs this late.
+    run_lease_seconds: float = 10.0
     poll_after_ms: int = 25
     sandbox_dir: Path | None = None
     #: ``sandbox`` | ``e2b`` | ``unsafe-local`` (see :data:`CODE_INTERPRETER_MODES`).

@@ -3,6 +3,14 @@
 State changes go through here so that the stored objects, the published events and the
 thread lock always agree. While a run's task is alive its run dict is shared ("live")
 between the task and the endpoints, so a cancel and a completion cannot both win.
+
+Several server processes may share one PostgreSQL database (see README "Scale-out"): the
+thread lock is held by the database (``store/locks.py``), each executing run is leased
+by its process (``engine/leases.py``, ``store/leases.py``), a cancel through another
+process reaches the executor by ``LISTEN``/``NOTIFY`` (``engine/signals.py``), and tool
+outputs are taken by whichever process receives them: it claims the waiting run and
+executes (and streams) the rest itself, so events never need to cross processes. Run
+saves never undo a stop made elsewhere (``Store.save_run``).
 """
 
 from __future__ import annotations
@@ -20,7 +28,9 @@ from openai.types.beta.threads.runs import RunStep
 from ..errors import bad_request
 from ..settings import ServerSettings
 from ..store import Kind, Store
+from ..store import leases as run_leases
 from ..store.files import FileStore
+from ..store.locks import Insert, insert_unless_locked
 from ..wire import ACTIVE_RUN_STATUSES, checked, now
 from .code_files import CodeFiles, RunOutputs
 from .code_interpreter import CodeInterpreter
@@ -34,10 +44,12 @@ from .hosted import (
     close_hosted,
     unavailable_reason,
 )
+from .leases import Found, RunLeases
 from .message_images import image_urls
 from .models import ModelResolver, with_sampling
 from .recorder import RunRecorder
 from .run_log import log_run_end, log_run_start
+from .signals import RunSignals
 from .tools import model_tool_choice, model_tools
 from .turn import ModelTurn
 
@@ -109,14 +121,29 @@ class RunEngine:
         )
         self._sweeper: asyncio.Task[None] | None = None
         self._shutting_down = False
+        # Runs this process executed but another process took over (our lease lapsed):
+        # their tasks end without writing.
+        self._lost: set[str] = set()
+        self.leases = RunLeases(
+            store, settings.run_lease_seconds, lambda: list(self._tasks), self._on_leases
+        )
+        self.signals = RunSignals(store.url, self._on_signal)
+        self._signal_tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def owner(self) -> str:
+        """This process's id on the runs it executes."""
+        return self.leases.owner
 
     # -- lifecycle of the engine ---------------------------------------------------------
 
     async def startup(self) -> None:
+        await self.signals.start()
         await self.recover()
         for tool in self.hosted.values():
             if reason := await asyncio.to_thread(unavailable_reason, tool):
                 log.warning("%s runs will fail: %s", tool.name, reason)
+        self.leases.start()
         self._sweeper = asyncio.create_task(self._sweep_expired())
 
     async def shutdown(self) -> None:
@@ -130,28 +157,89 @@ class RunEngine:
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
+        await self.leases.stop()
+        await self.signals.stop()
         with contextlib.suppress(Exception):  # e.g. E2B unreachable: nothing more to do
             await close_hosted(self.hosted)
 
     async def recover(self) -> None:
-        """Finish runs left active by a previous process so no thread stays locked."""
-        for run in await self.store.active_runs():
-            if run["status"] == "cancelling":
-                await self._stop(run, "cancelled")
-            elif run["expires_at"] and run["expires_at"] <= now():
-                await self._stop(run, "expired")
-            else:
-                await self._stop(run, "failed", last_error=SERVER_STOPPED)
+        """Finish runs no live process executes so no thread stays locked: on SQLite (one
+        process) every active run; on PostgreSQL only runs whose lease lapsed and waiting
+        runs past their expiry: runs other live processes own are theirs."""
+        orphans = await run_leases.claim_orphans(
+            self.store, self.owner, self.leases.lease_ms, every_active=self.store.is_sqlite
+        )
+        for run in orphans:
+            await self._finish_orphan(run)
+
+    async def _finish_orphan(self, run: dict[str, Any]) -> dict[str, Any]:
+        """End a claimed run that lost its process (or waited past its expiry)."""
+        if run["status"] == "cancelling":
+            return await self._stop(run, "cancelled")
+        if run["expires_at"] and run["expires_at"] <= now():
+            return await self._stop(run, "expired")
+        return await self._stop(run, "failed", last_error=SERVER_STOPPED)
 
     async def _sweep_expired(self) -> None:
-        interval = max(0.2, min(5.0, self.settings.run_expiry_seconds / 4))
+        """Expire the runs this process executes when their time is up, and finish runs
+        that lost their process (claimed once, by one process: ``claim_orphans``)."""
+        interval = max(
+            0.2,
+            min(5.0, self.settings.run_expiry_seconds / 4, self.settings.run_lease_seconds / 2),
+        )
         while True:
             await asyncio.sleep(interval)
             try:
-                for run in await self.store.active_runs(expired_before=now()):
-                    await self.refresh(run)
+                for run_id in list(self._tasks):
+                    live = self._live.get(run_id)
+                    if live and live.get("expires_at") and live["expires_at"] <= now():
+                        await self.refresh(dict(live))
+                orphans = await run_leases.claim_orphans(
+                    self.store, self.owner, self.leases.lease_ms
+                )
+                for run in orphans:
+                    await self._finish_orphan(run)
             except Exception:  # keep sweeping; the next pass retries
                 log.exception("expiry sweep failed")
+
+    # -- signals from other processes -----------------------------------------------------
+
+    def _on_signal(self, run_id: str) -> None:
+        """A run changed elsewhere (NOTIFY): re-read it if this process executes it."""
+        if run_id in self._tasks:
+            task = asyncio.ensure_future(self._check_signal(run_id))
+            self._signal_tasks.add(task)
+            task.add_done_callback(self._signal_tasks.discard)
+
+    async def _check_signal(self, run_id: str) -> None:
+        stored = await self.store.get(Kind.run, run_id)
+        if stored is not None and stored["status"] == "cancelling":
+            self._cancel_here(stored)
+
+    def _cancel_here(self, cancelling: dict[str, Any]) -> None:
+        """Stop the task of a run that was marked ``cancelling`` through another process."""
+        task = self._tasks.get(cancelling["id"])
+        live = self._live.get(cancelling["id"])
+        if task is None or task.done() or live is None or live["status"] == "cancelling":
+            return
+        live.update(cancelling)
+        self.publish(cancelling["id"], "thread.run.cancelling", cancelling)
+        task.cancel()
+
+    def _on_leases(self, found: Found) -> None:
+        """What the lease renewal read back: cancels made elsewhere, runs taken over."""
+        for run_id, (status, holder) in found.items():
+            task = self._tasks.get(run_id)
+            if task is None or task.done() or status == "requires_action":
+                continue  # a paused run: its task is ending by itself
+            if holder != self.owner or status not in ACTIVE_RUN_STATUSES:
+                log.warning("run %s was taken over by another process; stopping here", run_id)
+                self._lost.add(run_id)
+                task.cancel()
+            elif status == "cancelling":
+                task_run = self._live.get(run_id)
+                if task_run is not None:
+                    self._cancel_here({**task_run, "status": "cancelling"})
 
     # -- thread lock and run lookup -----------------------------------------------------
 
@@ -171,7 +259,9 @@ class RunEngine:
         return await self.store.get(Kind.run, run_id)
 
     async def refresh(self, run: dict[str, Any]) -> dict[str, Any]:
-        """Expire the run if its time is up (checked lazily and by the sweeper)."""
+        """Expire the run if its time is up (checked lazily and by the sweeper): where it
+        executes if that is here; else if no live process holds it (a live owner expires
+        it itself at its next sweep)."""
         if not (
             run["status"] in ACTIVE_RUN_STATUSES
             and run.get("expires_at")
@@ -184,36 +274,92 @@ class RunEngine:
                 return current or run
             task = self._tasks.get(run["id"])
             if task is None:
-                return await self._stop(current, "expired")
+                return await self._release(current) or current
             self._live[run["id"]]["status"] = "expired"
             task.cancel()
             with contextlib.suppress(BaseException):
                 await task
             return await self.store.get(Kind.run, run["id"]) or current
 
+    async def _release(self, run: dict[str, Any]) -> dict[str, Any] | None:
+        """Finish a run executed nowhere (its process is gone, or it waited past its
+        expiry) and return it ended; None if a live process holds it."""
+        claimed = await run_leases.claim_orphans(
+            self.store, self.owner, self.leases.lease_ms, run_id=run["id"]
+        )
+        return await self._finish_orphan(claimed[0]) if claimed else None
+
+    async def _unlocking(self, run: dict[str, Any]) -> bool:
+        """Whether the active run that locks a thread could be ended now (expired, or
+        orphaned by a dead process: no thread stays locked after the lease)."""
+        if run["id"] in self._tasks:
+            run = await self.refresh(run)
+        else:
+            run = await self._release(run) or run
+        return run["status"] not in ACTIVE_RUN_STATUSES
+
+    def _locked(self, thread_id: str, run: dict[str, Any], *, adding_message: bool) -> Exception:
+        if adding_message:
+            return bad_request(
+                f"Can't add messages to {thread_id} while a run {run['id']} is active."
+            )
+        return bad_request(f"Thread {thread_id} already has an active run {run['id']}.")
+
     async def check_unlocked(self, thread_id: str, *, adding_message: bool) -> None:
         """400 (never 409) while a run of this thread is active."""
         run = await self.store.active_run(thread_id)
-        if run is not None:
-            run = await self.refresh(run)
-        if run is not None and run["status"] in ACTIVE_RUN_STATUSES:
-            if adding_message:
-                raise bad_request(
-                    f"Can't add messages to {thread_id} while a run {run['id']} is active."
-                )
-            raise bad_request(f"Thread {thread_id} already has an active run {run['id']}.")
+        if run is not None and not await self._unlocking(run):
+            raise self._locked(thread_id, run, adding_message=adding_message)
+
+    async def insert_unlocked(
+        self, store: Store, thread_id: str, rows: list[Insert], *, adding_message: bool
+    ) -> None:
+        """Insert rows into an unlocked thread in one transaction, or 400 (never 409) while
+        a run of the thread is active, whichever process holds it (``store/locks.py``)."""
+        blocking = await insert_unless_locked(store, thread_id, rows)
+        if blocking is not None and await self._unlocking(blocking):
+            blocking = await insert_unless_locked(store, thread_id, rows)
+        if blocking is not None:
+            raise self._locked(thread_id, blocking, adding_message=adding_message)
+
+    async def add_message(self, store: Store, message: dict[str, Any]) -> None:
+        thread_id = message["thread_id"]
+        rows: list[Insert] = [(Kind.message, message, {"thread_id": thread_id})]
+        await self.insert_unlocked(store, thread_id, rows, adding_message=True)
+
+    async def create_run(
+        self, store: Store, run: dict[str, Any], messages: list[dict[str, Any]]
+    ) -> None:
+        """Store a queued run (after its additional messages) claimed by this process;
+        ``start(run)`` then executes it here."""
+        thread_id = run["thread_id"]
+        rows: list[Insert] = [(Kind.message, m, {"thread_id": thread_id}) for m in messages]
+        columns = {
+            "thread_id": thread_id,
+            "status": run["status"],
+            "expires_at": run["expires_at"],
+            "transcript": [],
+            "usage": None,
+            "owner": self.owner,
+            "lease_until": run_leases.now_ms() + self.leases.lease_ms,
+        }
+        rows.append((Kind.run, run, columns))
+        await self.insert_unlocked(store, thread_id, rows, adding_message=False)
 
     # -- events and object updates -------------------------------------------------------
 
     def publish(self, run_id: str, name: str, data: dict[str, Any]) -> None:
         self.recorder.publish(run_id, name, data)
 
-    async def _save_run(self, run: dict[str, Any], **columns: Any) -> dict[str, Any]:
+    async def _save_run(self, run: dict[str, Any], **columns: Any) -> dict[str, Any] | None:
+        """Save and announce a run's new status; None if refused (it was stopped
+        elsewhere meanwhile, see ``Store.save_run``)."""
         run = checked(Run, run)
+        if not await self.store.save_run(run, **columns):
+            return None
         live = self._live.get(run["id"])
         if live is not None:
             live.update(run)
-        await self.store.save_run(run, **columns)
         self.publish(run["id"], f"thread.run.{run['status']}", run)
         await log_run_end(self.store, run)
         return run
@@ -225,7 +371,10 @@ class RunEngine:
         live = self._live.get(run["id"])
         if live is not None and live["status"] in ("cancelling", "cancelled", "expired"):
             raise RunStopped
-        return await self._save_run({**run, "status": status, **fields}, **(columns or {}))
+        saved = await self._save_run({**run, "status": status, **fields}, **(columns or {}))
+        if saved is None:
+            raise RunStopped
+        return saved
 
     # -- starting, resuming, cancelling -------------------------------------------------
 
@@ -280,10 +429,19 @@ class RunEngine:
             queued = checked(Run, {**run, "status": "queued", "required_action": None})
             self._live[run["id"]] = dict(queued)  # claim it before any await
             try:
+                # Claim it in the database too: this process executes the rest (and
+                # streams it); a concurrent submit through another process loses here.
+                claimed = await run_leases.claim_waiting(
+                    self.store, queued, self.owner, self.leases.lease_ms, transcript
+                )
+                if not claimed:
+                    current = await self.store.get(Kind.run, run["id"]) or run
+                    raise bad_request(
+                        f'Runs in status "{current["status"]}" do not accept tool outputs.'
+                    )
                 await self.recorder.finish_step(
                     step, status="completed", completed_at=now(), step_details=details
                 )
-                await self.store.save_run(queued, transcript=transcript)
             except BaseException:
                 self._live.pop(run["id"], None)
                 raise
@@ -292,20 +450,28 @@ class RunEngine:
             return queued
 
     async def cancel(self, run: dict[str, Any]) -> dict[str, Any]:
+        """Mark the run ``cancelling`` and stop it where it executes: here by cancelling its
+        task, in another live process by notifying it, else (nobody executes it) at once."""
         run = await self.get_run(run["id"]) or run
         async with _lock_for(self._run_locks, run["id"]):
-            run = await self._current(run["id"]) or run
-            if run["status"] not in ACTIVE_RUN_STATUSES:
-                raise bad_request(f"Cannot cancel run with status '{run['status']}'.")
-            if run["status"] == "cancelling":
-                return run
-            cancelling = await self._save_run({**run, "status": "cancelling"})
+            request = await run_leases.request_cancel(
+                self.store, run["id"], self.owner, self.leases.lease_ms
+            )
+            current = request.run if request else run
+            if request is None or request.outcome == "ended":
+                raise bad_request(f"Cannot cancel run with status '{current['status']}'.")
+            if request.outcome in ("already", "signalled"):
+                return current
+            live = self._live.get(run["id"])
+            if live is not None:
+                live.update(current)
+            self.publish(run["id"], "thread.run.cancelling", current)
             task = self._tasks.get(run["id"])
         if task is not None and not task.done():
             task.cancel()
         else:
-            await self._stop(cancelling, "cancelled")
-        return cancelling
+            await self._stop(current, "cancelled")
+        return current
 
     # -- ending a run -------------------------------------------------------------------
 
@@ -339,9 +505,9 @@ class RunEngine:
         final = {**run, "status": status, "required_action": None, "usage": usage, **fields}
         if run_at:
             final[run_at] = stamp
-        final = await self._save_run(final)
+        saved = await self._save_run(final, owner=None, lease_until=None)
         self.bus.close(run["id"])
-        return final
+        return saved or await self.store.get(Kind.run, run["id"]) or final
 
     # -- executing ----------------------------------------------------------------------
 
@@ -362,10 +528,17 @@ class RunEngine:
             await self._loop(run, recorder)
         except (asyncio.CancelledError, RunStopped):
             status = self._live.get(run_id, run)["status"]
+            if run_id in self._lost:  # another process finished it: nothing to write
+                self._lost.discard(run_id)
+                self.bus.close(run_id)
+                return
             stored = await self.store.get(Kind.run, run_id) or run
             if stored["status"] not in ACTIVE_RUN_STATUSES:
+                self.bus.close(run_id)
                 return
-            if status == "expired":
+            if stored["status"] == "cancelling":
+                await self._stop(stored, "cancelled")
+            elif status == "expired":
                 await self._stop(stored, "expired")
             elif self._shutting_down and status != "cancelling":
                 await self._stop(stored, "failed", last_error=SERVER_STOPPED)
@@ -457,15 +630,18 @@ class RunEngine:
                         ]
                     },
                 }
+                # Nobody executes a waiting run: whichever process gets its tool outputs
+                # claims it (``submit_tool_outputs``).
                 await self._transition(
                     run,
                     "requires_action",
-                    {"transcript": transcript, "usage": usage},
+                    {"transcript": transcript, "usage": usage, "owner": None, "lease_until": None},
                     required_action=required,
                 )
                 self.bus.close(run["id"])
                 return
-            await self.store.save_run(run, transcript=transcript, usage=usage)
+            if not await self.store.save_run(run, transcript=transcript, usage=usage):
+                raise RunStopped  # stopped through another process meanwhile
             await self.recorder.finish_step(
                 step, status="completed", completed_at=now(), usage=turn_usage
             )

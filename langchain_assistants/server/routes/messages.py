@@ -21,9 +21,8 @@ async def create_message(thread_id: str, body: MessageCreate, svc: Svc) -> dict[
     await fetch(svc, Kind.thread, thread_id)
     await check_message(svc, body)
     async with svc.engine.thread_lock(thread_id):
-        await svc.engine.check_unlocked(thread_id, adding_message=True)
         message = user_message(thread_id, body)
-        await svc.store.insert(Kind.message, message, thread_id=thread_id)
+        await svc.engine.add_message(svc.store, message)  # 400 while a run is active
     return message
 
 

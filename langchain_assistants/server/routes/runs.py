@@ -40,25 +40,10 @@ async def launch_run(
     assistant = await fetch(svc, Kind.assistant, body.assistant_id)
     engine = svc.engine
     async with engine.thread_lock(thread_id):
-        await engine.check_unlocked(thread_id, adding_message=False)
-        if additional_messages:
-            await svc.store.insert_many(
-                Kind.message,
-                [
-                    (user_message(thread_id, m), {"thread_id": thread_id})
-                    for m in additional_messages
-                ],
-            )
         run = run_object(thread_id, assistant, body, expiry_seconds=svc.settings.run_expiry_seconds)
-        await svc.store.insert(
-            Kind.run,
-            run,
-            thread_id=thread_id,
-            status=run["status"],
-            expires_at=run["expires_at"],
-            transcript=[],
-            usage=None,
-        )
+        # One transaction: the messages and the run, or 400 if the thread is locked.
+        messages = [user_message(thread_id, m) for m in additional_messages]
+        await engine.create_run(svc.store, run, messages)
         if not body.stream:
             engine.start(run)
             return run_response(svc, run)

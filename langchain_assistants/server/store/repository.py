@@ -19,7 +19,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import ColumnElement, delete, event, or_, select, update
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -297,13 +297,29 @@ class Store:
         *,
         transcript: list[dict[str, Any]] | None = None,
         usage: dict[str, int] | None = None,
-    ) -> None:
-        columns: dict[str, Any] = {"status": run["status"], "expires_at": run.get("expires_at")}
+        **columns: Any,
+    ) -> bool:
+        """Save a run unless that would undo a stop: False (nothing written) when the stored
+        run has ended, or is ``cancelling`` and this save would not end it. Another server
+        process may have cancelled, expired or finished the run meanwhile (see
+        ``store/leases.py``), so a run's writes never resurrect it or swallow a cancel."""
+        values: dict[str, Any] = {
+            "data": run,
+            "status": run["status"],
+            "expires_at": run.get("expires_at"),
+            **columns,
+        }
         if transcript is not None:
-            columns["transcript"] = transcript
+            values["transcript"] = transcript
         if usage is not None:
-            columns["usage"] = usage
-        await self.save(Kind.run, run, **columns)
+            values["usage"] = usage
+        async with self._session(write=True) as s:
+            result = await s.execute(
+                update(RunRow)
+                .where(RunRow.id == run["id"], *self._mine(RunRow), run_save_allowed(run["status"]))
+                .values(**values)
+            )
+            return bool(getattr(result, "rowcount", 0))
 
     async def open_steps(self, run_id: str) -> list[dict[str, Any]]:
         async with self._session(write=False) as s:
@@ -326,6 +342,18 @@ class Store:
                 )
             ).all()
             return [dict(r) for r in rows if r["status"] == "in_progress"]
+
+
+STOPPED_RUN_STATUSES = frozenset({"cancelled", "failed", "expired"})
+
+
+def run_save_allowed(new_status: str) -> ColumnElement[bool]:
+    """The stored statuses a run may be saved over with ``new_status``: the same status
+    (e.g. a metadata change), any active one, but ``cancelling`` only by stopping the run
+    (cancelled, failed, expired), never by completing it: the cancel wins."""
+    stopping = new_status in STOPPED_RUN_STATUSES
+    stoppable = ACTIVE_RUN_STATUSES if stopping else ACTIVE_RUN_STATUSES - {"cancelling"}
+    return or_(RunRow.status == new_status, RunRow.status.in_(stoppable))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -19,6 +19,10 @@ def prepare_schema(conn: Connection) -> None:
     """Create missing tables, then add the columns an existing database lacks."""
     Base.metadata.create_all(conn)
     _add_missing_columns(conn)
+    # Indexes newer than an existing table (create_all only makes those of new tables).
+    for table in Base.metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(conn, checkfirst=True)
 
 
 class DatabaseUnavailableError(RuntimeError):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, String, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -23,6 +23,8 @@ class Base(DeclarativeBase):
 
 
 DEFAULT_PROJECT = "default"
+#: The runs that lock their thread (kept in step with ``wire.ACTIVE_RUN_STATUSES``).
+ACTIVE_WHERE = "status IN ('queued', 'in_progress', 'requires_action', 'cancelling')"
 
 
 class _Row:
@@ -56,6 +58,23 @@ class RunRow(_Row, Base):
     # results of this run (LangChain message dicts) and the running token usage.
     transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     usage: Mapped[dict[str, int] | None] = mapped_column(JSONType, nullable=True)
+    # The server process executing the run and until when (epoch milliseconds) its claim
+    # holds; the owner renews it. NULL while nobody executes it (``requires_action``).
+    # See ``engine/leases.py``.
+    owner: Mapped[str | None] = mapped_column(String(96), index=True, nullable=True)
+    lease_until: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+
+    # One active run per thread, whichever server process inserts it (SQLite and PostgreSQL
+    # both have partial indexes). The route checks first; this is what makes it hold.
+    __table_args__ = (
+        Index(
+            "one_active_run_per_thread",
+            "thread_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_WHERE),
+            postgresql_where=text(ACTIVE_WHERE),
+        ),
+    )
 
 
 class StepRow(_Row, Base):

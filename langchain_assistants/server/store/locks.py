@@ -1,0 +1,52 @@
+"""The thread lock, held by the database: one active run per thread across server processes.
+
+A thread is locked while one of its runs is active. Creating a run or adding a message
+checks that and inserts in one transaction that first locks the thread's row
+(``SELECT … FOR UPDATE`` on PostgreSQL; on SQLite the store's single writer serializes
+every write already), so two processes can never both pass the check. The partial unique
+index ``one_active_run_per_thread`` (``store/tables.py``) backs it: an insert that would
+make a second active run fails and is answered like a lost check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from ..wire import ACTIVE_RUN_STATUSES
+from .repository import Kind, Store
+from .tables import RunRow, ThreadRow
+
+#: ``(kind, wire object, extra columns)`` of one row to insert.
+Insert = tuple[Kind, dict[str, Any], dict[str, Any]]
+
+
+async def insert_unless_locked(
+    store: Store, thread_id: str, rows: Sequence[Insert]
+) -> dict[str, Any] | None:
+    """Insert ``rows`` (in order) if no run of the thread is active; else insert nothing and
+    return the active run that locks it."""
+    try:
+        async with store.session(write=True) as s:
+            await s.execute(select(ThreadRow.id).where(ThreadRow.id == thread_id).with_for_update())
+            active = await s.scalar(
+                select(RunRow.data)
+                .where(RunRow.thread_id == thread_id, RunRow.status.in_(ACTIVE_RUN_STATUSES))
+                .order_by(RunRow.seq.desc())
+                .limit(1)
+            )
+            if active is not None:
+                return dict(active)
+            for kind, data, columns in rows:
+                s.add(store._row(kind, data, columns))
+                await s.flush()
+            return None
+    except IntegrityError:
+        # Only the one-active-run index can refuse these rows (ids are fresh).
+        blocking = await store.active_run(thread_id)
+        if blocking is None:
+            raise
+        return blocking
