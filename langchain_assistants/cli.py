@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -94,6 +95,23 @@ def _parser() -> argparse.ArgumentParser:
         default=600.0,
         metavar="SECONDS",
         help="an unfinished run expires this long after it was created (default 600)",
+    )
+    serve.add_argument(
+        "--run-lease-seconds",
+        type=_positive_float,
+        default=10.0,
+        metavar="SECONDS",
+        help="a server process holds each run it executes for this long and renews it; "
+        "if the process dies, another one on the same database finishes its runs this "
+        "late (default 10)",
+    )
+    serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="server processes sharing the port (default 1); N > 1 needs PostgreSQL, "
+        "see README 'Scale-out'",
     )
     serve.add_argument(
         "--log-level",
@@ -186,6 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_keys_reload_seconds=args.api_keys_reload_seconds,
         max_request_bytes=args.max_request_bytes,
         run_expiry_seconds=args.run_expiry_seconds,
+        run_lease_seconds=args.run_lease_seconds,
         files_dir=Path(args.files_dir) if args.files_dir else None,
         file_storage=args.file_storage,
         max_file_bytes=args.max_file_bytes,
@@ -194,6 +213,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code_memory_mb=args.code_memory_mb,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    if args.workers > 1 and settings.database_url.startswith("sqlite"):
+        return _fail(
+            f"--workers {args.workers}: SQLite serves one process only; use --workers 1, or "
+            "PostgreSQL (--db postgresql://...) to run several server processes"
+        )
     try:
         asyncio.run(check_database(settings.database_url))
         app = create_app(settings)
@@ -217,8 +241,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     print(f"code_interpreter: {code_backend(settings).description}", file=sys.stderr)
     print(f"playground: http://{args.host}:{args.port}/playground", file=sys.stderr)
+    if args.workers > 1:
+        # Each worker builds its own app (and engine) from the same settings; uvicorn binds
+        # the socket once and the workers share it. They coordinate through the database.
+        from .server.settings import SERVE_SETTINGS_ENV, settings_to_environment
+
+        os.environ[SERVE_SETTINGS_ENV] = settings_to_environment(settings)
+        print(f"workers: {args.workers} processes on one PostgreSQL database", file=sys.stderr)
     uvicorn.run(
-        app,
+        "langchain_assistants.server.app:app_from_environment" if args.workers > 1 else app,
+        factory=args.workers > 1,
+        workers=args.workers if args.workers > 1 else None,
         host=args.host,
         port=args.port,
         log_level=args.log_level,

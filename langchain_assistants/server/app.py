@@ -25,7 +25,7 @@ from .limits import RequestSizeLimit, reject_nul_characters, too_large
 from .playground import router as playground
 from .routes import router
 from .routes.common import Services
-from .settings import ServerSettings
+from .settings import ServerSettings, settings_from_environment
 from .store import Store
 from .store.blobs import BlobStore, DatabaseBlobStore, DirectoryBlobStore
 from .store.files import FileStore
@@ -154,3 +154,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         return JSONResponse(error.envelope(), status_code=500)
 
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one ``serve --workers N`` worker process (a uvicorn app factory): the
+    settings come from the parent process through the environment."""
+    return create_app(settings_from_environment())

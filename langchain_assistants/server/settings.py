@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +13,9 @@ from pydantic import SecretStr
 API_KEY_ENV = "LANGCHAIN_ASSISTANTS_API_KEY"
 API_KEYS_FILE_ENV = "LANGCHAIN_ASSISTANTS_API_KEYS_FILE"
 MODEL_ENV = "LANGCHAIN_ASSISTANTS_MODEL"
+#: ``serve --workers N`` hands its settings to the worker processes in this variable.
+SERVE_SETTINGS_ENV = "LANGCHAIN_ASSISTANTS_SERVE_SETTINGS"
+_PATH_FIELDS = ("api_keys_file", "sandbox_dir", "files_dir")
 DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
 # Where code_interpreter runs code: the local kernel sandbox (bubblewrap), E2B's remote
 # sandboxes, or a plain local child process without kernel isolation (unsafe).
@@ -130,3 +135,26 @@ class ServerSettings:
         if isinstance(values.get("api_keys_file"), str):
             values["api_keys_file"] = Path(str(values["api_keys_file"]))
         return cls(**values)  # type: ignore[arg-type]
+
+
+def settings_to_environment(settings: ServerSettings) -> str:
+    """The settings as JSON for worker processes (``serve --workers``); they inherit it
+    through the environment, which is never logged."""
+    values = dataclasses.asdict(settings)
+    if settings.api_key is not None:
+        values["api_key"] = settings.api_key.get_secret_value()
+    for name in _PATH_FIELDS:
+        if values[name] is not None:
+            values[name] = str(values[name])
+    return json.dumps(values)
+
+
+def settings_from_environment() -> ServerSettings:
+    """The settings ``serve --workers`` put in :data:`SERVE_SETTINGS_ENV`."""
+    values = json.loads(os.environ[SERVE_SETTINGS_ENV])
+    if values.get("api_key") is not None:
+        values["api_key"] = SecretStr(values["api_key"])
+    for name in _PATH_FIELDS:
+        if values.get(name) is not None:
+            values[name] = Path(values[name])
+    return ServerSettings(**values)
