@@ -17,6 +17,7 @@ from .engine.runner import RunEngine
 from .errors import APIError, unauthorized
 from .routes import router
 from .routes.common import Services
+from .routes.openapi import finish_openapi
 from .settings import ServerSettings
 from .store import Store
 
@@ -69,6 +70,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     auth = [Depends(_auth_dependency(settings))]
     app.include_router(router, prefix="/v1", dependencies=auth)
     app.include_router(router, dependencies=auth, include_in_schema=False)
+    finish_openapi(app)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

@@ -1,14 +1,32 @@
 """Request bodies, validated with pydantic; a bad field answers 400 naming that field.
 
 Limits follow the API: metadata at most 16 pairs (keys <= 64 chars, values <= 512),
-at most 128 tools, token limits at least 256.
+at most 128 tools, token limits at least 256. Fields that end up in a wire object as they
+are (``response_format``, ``tool_choice``, ``tool_resources``, content parts) take the SDK's
+own types, so whatever is accepted here is also a valid Assistant/Thread/Run/Message.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from openai.types.beta import (
+    AssistantResponseFormatOption,
+    AssistantToolChoice,
+    AssistantToolChoiceOption,
+)
+from openai.types.beta.assistant import ToolResources as AssistantToolResources
+from openai.types.beta.thread import ToolResources as ThreadToolResources
+from openai.types.beta.threads import MessageContentPartParam
+from openai.types.beta.threads.message import AttachmentTool
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 
 def _check_metadata(value: dict[str, str] | None) -> dict[str, str] | None:
@@ -63,38 +81,46 @@ class AssistantCreate(_Body):
     description: str | None = Field(default=None, max_length=512)
     instructions: str | None = Field(default=None, max_length=256_000)
     tools: Tools = None
-    tool_resources: dict[str, Any] | None = None
+    tool_resources: AssistantToolResources | None = None
     metadata: Metadata = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
-    response_format: Any = None
+    response_format: AssistantResponseFormatOption | None = None
     reasoning_effort: str | None = None
 
 
 class AssistantUpdate(AssistantCreate):
     model: str | None = None  # type: ignore[assignment]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _null_means_unchanged(cls, data: Any) -> Any:
+        """``model``/``tools`` cannot be cleared (an assistant always has both): null keeps them."""
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (k in ("model", "tools") and v is None)}
+        return data
+
 
 class Attachment(_Body):
     file_id: str
-    tools: list[dict[str, Any]] | None = None
+    tools: list[AttachmentTool] | None = None
 
 
 class MessageCreate(_Body):
     role: Literal["user", "assistant"]
-    content: str | list[dict[str, Any]]
+    content: str | list[MessageContentPartParam]
     attachments: list[Attachment] | None = None
     metadata: Metadata = None
 
 
 class ThreadCreate(_Body):
     messages: list[MessageCreate] | None = None
-    tool_resources: dict[str, Any] | None = None
+    tool_resources: ThreadToolResources | None = None
     metadata: Metadata = None
 
 
 class ThreadUpdate(_Body):
-    tool_resources: dict[str, Any] | None = None
+    tool_resources: ThreadToolResources | None = None
     metadata: Metadata = None
 
 
@@ -121,9 +147,22 @@ class RunOptions(_Body):
     max_prompt_tokens: TokenLimit = None
     max_completion_tokens: TokenLimit = None
     truncation_strategy: TruncationStrategy | None = None
-    tool_choice: Any = None
+    tool_choice: AssistantToolChoiceOption | None = None
     parallel_tool_calls: bool | None = None
-    response_format: Any = None
+    response_format: AssistantResponseFormatOption | None = None
+
+    @field_validator("tool_choice")
+    @classmethod
+    def _function_choice_names_it(
+        cls, value: AssistantToolChoiceOption | None
+    ) -> AssistantToolChoiceOption | None:
+        if (
+            isinstance(value, AssistantToolChoice)
+            and value.type == "function"
+            and not value.function
+        ):
+            raise ValueError("tool_choice.function.name is required when type is 'function'")
+        return value
 
 
 class RunCreate(RunOptions):
@@ -133,7 +172,7 @@ class RunCreate(RunOptions):
 
 class ThreadCreateAndRun(RunOptions):
     thread: ThreadCreate | None = None
-    tool_resources: dict[str, Any] | None = None
+    tool_resources: ThreadToolResources | None = None
 
 
 class ToolOutput(_Body):

@@ -9,26 +9,28 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
+from openai.types import FileDeleted, FileObject
 
 from ..errors import not_found
 from ..store import Kind
 from ..wire import deleted_object
 from .common import Lister, Svc, fetch, list_page
+from .openapi import ListPage, documented
 
 router = APIRouter(prefix="/files", tags=["files"])
 
 
-@router.get("")
+@router.get("", **documented(ListPage[FileObject], by_id=False))
 async def list_files(svc: Svc, params: Lister) -> dict[str, Any]:
     return await list_page(svc, Kind.file, params)
 
 
-@router.get("/{file_id}")
+@router.get("/{file_id}", **documented(FileObject))
 async def retrieve_file(file_id: str, svc: Svc) -> dict[str, Any]:
     return await fetch(svc, Kind.file, file_id)
 
 
-@router.get("/{file_id}/content")
+@router.get("/{file_id}/content", **documented(None, media_type="application/octet-stream"))
 async def file_content(file_id: str, svc: Svc) -> Response:
     content = await svc.store.file_content(file_id)
     if content is None:
@@ -36,7 +38,7 @@ async def file_content(file_id: str, svc: Svc) -> Response:
     return Response(content, media_type="application/octet-stream")
 
 
-@router.delete("/{file_id}")
+@router.delete("/{file_id}", **documented(FileDeleted))
 async def delete_file(file_id: str, svc: Svc) -> dict[str, Any]:
     await fetch(svc, Kind.file, file_id)
     await svc.store.delete(Kind.file, file_id)

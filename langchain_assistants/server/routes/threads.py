@@ -6,13 +6,15 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from openai.types.beta import Thread
+from openai.types.beta import Thread, ThreadDeleted
+from openai.types.beta.threads import Run
 
 from ..engine.events import Event
 from ..schemas import ThreadCreate, ThreadCreateAndRun, ThreadUpdate
 from ..store import Kind
 from ..wire import checked, deleted_object, thread_object, user_message
 from .common import Services, Svc, fetch
+from .openapi import documented
 from .runs import launch_run
 
 router = APIRouter(prefix="/threads", tags=["threads"])
@@ -33,25 +35,25 @@ async def new_thread(
     return thread
 
 
-@router.post("")
+@router.post("", **documented(Thread, by_id=False, body=True))
 async def create_thread(svc: Svc, body: ThreadCreate | None = None) -> dict[str, Any]:
     return await new_thread(svc, body or ThreadCreate())
 
 
 # Registered before "/{thread_id}" so that "runs" is not taken for a thread id.
-@router.post("/runs")
+@router.post("/runs", **documented(Run, stream=True, body=True))
 async def create_thread_and_run(body: ThreadCreateAndRun, svc: Svc) -> Response:
     await fetch(svc, Kind.assistant, body.assistant_id)
     thread = await new_thread(svc, body.thread or ThreadCreate(), body.tool_resources)
     return await launch_run(svc, thread["id"], body, first_events=[Event("thread.created", thread)])
 
 
-@router.get("/{thread_id}")
+@router.get("/{thread_id}", **documented(Thread))
 async def retrieve_thread(thread_id: str, svc: Svc) -> dict[str, Any]:
     return await fetch(svc, Kind.thread, thread_id)
 
 
-@router.post("/{thread_id}")
+@router.post("/{thread_id}", **documented(Thread, body=True))
 async def modify_thread(thread_id: str, body: ThreadUpdate, svc: Svc) -> dict[str, Any]:
     thread = await fetch(svc, Kind.thread, thread_id)
     thread = checked(Thread, {**thread, **body.model_dump(exclude_unset=True)})
@@ -59,7 +61,7 @@ async def modify_thread(thread_id: str, body: ThreadUpdate, svc: Svc) -> dict[st
     return thread
 
 
-@router.delete("/{thread_id}")
+@router.delete("/{thread_id}", **documented(ThreadDeleted))
 async def delete_thread(thread_id: str, svc: Svc) -> dict[str, Any]:
     await fetch(svc, Kind.thread, thread_id)
     run = await svc.store.active_run(thread_id)
