@@ -14,6 +14,9 @@ from openai.types.beta import (
     AssistantResponseFormatOption,
     AssistantToolChoice,
     AssistantToolChoiceOption,
+    CodeInterpreterTool,
+    FileSearchTool,
+    FunctionTool,
 )
 from openai.types.beta.assistant import ToolResources as AssistantToolResources
 from openai.types.beta.thread import ToolResources as ThreadToolResources
@@ -24,6 +27,9 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
+    ValidationError,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -71,6 +77,91 @@ Tools = Annotated[list[dict[str, Any]] | None, AfterValidator(_check_tools)]
 TokenLimit = Annotated[int | None, Field(ge=256)]
 
 
+def _sdk_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """Each tool must also be a valid SDK ``AssistantTool`` (e.g. ``parameters`` an object)."""
+    for i, tool in enumerate(tools or []):
+        try:
+            _SDK_TOOL.validate_python(tool)
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"][1:])  # [0] names the union member
+            raise ValueError(f"tools[{i}].{where}: {error['msg']}") from None
+    return tools
+
+
+_SDK_TOOL: TypeAdapter[Any] = TypeAdapter(
+    Annotated[CodeInterpreterTool | FileSearchTool | FunctionTool, Field(discriminator="type")]
+)
+_FUNCTION_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "minLength": 1},
+        "description": {"type": ["string", "null"]},
+        "parameters": {"type": ["object", "null"]},
+        "strict": {"type": ["boolean", "null"]},
+    },
+    "required": ["name"],
+}
+_FILE_SEARCH_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "max_num_results": {"type": "integer", "minimum": 1, "maximum": 50},
+        "ranking_options": {
+            "type": "object",
+            "properties": {
+                "ranker": {"enum": ["auto", "default_2024_08_21"]},
+                "score_threshold": {"type": "number", "minimum": 0, "maximum": 1},
+            },
+        },
+    },
+}
+# The documented shape of ``tools`` (the validators above hold the same rules).
+TOOLS_SCHEMA = {
+    "anyOf": [
+        {
+            "type": "array",
+            "maxItems": 128,
+            "items": {
+                "oneOf": [
+                    {
+                        "type": "object",
+                        "properties": {"type": {"const": "code_interpreter"}},
+                        "required": ["type"],
+                    },
+                    {
+                        "type": "object",
+                        "properties": {
+                            "type": {"const": "file_search"},
+                            "file_search": _FILE_SEARCH_SCHEMA,
+                        },
+                        "required": ["type"],
+                    },
+                    {
+                        "type": "object",
+                        "properties": {"type": {"const": "function"}, "function": _FUNCTION_SCHEMA},
+                        "required": ["type", "function"],
+                    },
+                ]
+            },
+        },
+        {"type": "null"},
+    ]
+}
+METADATA_SCHEMA = {
+    "anyOf": [
+        {
+            "type": "object",
+            "maxProperties": 16,
+            "propertyNames": {"maxLength": 64},
+            "additionalProperties": {"type": "string", "maxLength": 512},
+        },
+        {"type": "null"},
+    ]
+}
+DocumentedTools = Annotated[Tools, AfterValidator(_sdk_tools), WithJsonSchema(TOOLS_SCHEMA)]
+DocumentedMetadata = Annotated[Metadata, WithJsonSchema(METADATA_SCHEMA)]
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -80,9 +171,9 @@ class AssistantCreate(_Body):
     name: str | None = Field(default=None, max_length=256)
     description: str | None = Field(default=None, max_length=512)
     instructions: str | None = Field(default=None, max_length=256_000)
-    tools: Tools = None
+    tools: DocumentedTools = None
     tool_resources: AssistantToolResources | None = None
-    metadata: Metadata = None
+    metadata: DocumentedMetadata = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     response_format: AssistantResponseFormatOption | None = None
@@ -110,22 +201,22 @@ class MessageCreate(_Body):
     role: Literal["user", "assistant"]
     content: str | list[MessageContentPartParam]
     attachments: list[Attachment] | None = None
-    metadata: Metadata = None
+    metadata: DocumentedMetadata = None
 
 
 class ThreadCreate(_Body):
     messages: list[MessageCreate] | None = None
     tool_resources: ThreadToolResources | None = None
-    metadata: Metadata = None
+    metadata: DocumentedMetadata = None
 
 
 class ThreadUpdate(_Body):
     tool_resources: ThreadToolResources | None = None
-    metadata: Metadata = None
+    metadata: DocumentedMetadata = None
 
 
 class MetadataUpdate(_Body):
-    metadata: Metadata = None
+    metadata: DocumentedMetadata = None
 
 
 class TruncationStrategy(_Body):
@@ -139,8 +230,8 @@ class RunOptions(_Body):
     assistant_id: str
     model: str | None = None
     instructions: str | None = None
-    tools: Tools = None
-    metadata: Metadata = None
+    tools: DocumentedTools = None
+    metadata: DocumentedMetadata = None
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, ge=0, le=1)
     stream: bool | None = None
