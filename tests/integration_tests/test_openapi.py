@@ -42,6 +42,8 @@ def test_responses_are_the_sdk_types(document: dict[str, Any]) -> None:
     assert {"thread.run.created", "thread.message.delta", "done"} <= set(
         events["properties"]["event"]["enum"]
     )
+    retrieve = document["paths"]["/v1/threads/{thread_id}/runs/{run_id}"]["get"]
+    assert "openai-poll-after-ms" in retrieve["responses"]["200"]["headers"]
     step = "/v1/threads/{thread_id}/runs/{run_id}/steps/{step_id}"
     assert _ok_schema(document, step, "get", json) == {"$ref": "#/components/schemas/RunStep"}
     content = _ok_schema(document, "/v1/files/{file_id}/content", "get", "application/octet-stream")

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from openai.types import ErrorObject
 from openai.types.beta import AssistantStreamEvent
+from openai.types.beta.threads import Run
 from pydantic import BaseModel
 
 T = TypeVar("T")
@@ -89,6 +90,13 @@ def documented(
     if stream:
         ok["description"] = "The object, or its server-sent events when `stream` is true."
         ok["content"] = {"text/event-stream": {"schema": STREAM_EVENT_SCHEMA}}
+    if model is Run:  # every Run answer is a runs.run_response: it tells pollers how long to wait
+        ok["headers"] = {
+            "openai-poll-after-ms": {
+                "description": "How long the SDK's polling helpers wait before the next GET.",
+                "schema": {"type": "string", "pattern": "^[0-9]+$"},
+            }
+        }
     errors = [*COMMON_ERRORS, *((404,) if by_id else ()), *((413,) if body else ())]
     return {"response_model": None, "responses": {200: ok, **error_responses(errors)}, **extra}
 
