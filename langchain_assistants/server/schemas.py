@@ -1,9 +1,10 @@
 """Request bodies, validated with pydantic; a bad field answers 400 naming that field.
 
 Limits follow the API: metadata at most 16 pairs (keys <= 64 chars, values <= 512),
-at most 128 tools, token limits at least 256. Fields that end up in a wire object as they
-are (``response_format``, ``tool_choice``, ``tool_resources``, content parts) take the SDK's
-own types, so whatever is accepted here is also a valid Assistant/Thread/Run/Message.
+at most 128 tools, token limits at least 256, message text at most 256,000 characters.
+Fields that end up in a wire object as they are (``response_format``, ``tool_choice``,
+``tool_resources``, content parts) take the SDK's own types, so whatever is accepted here
+is also a valid Assistant/Thread/Run/Message.
 """
 
 from __future__ import annotations
@@ -197,9 +198,31 @@ class Attachment(_Body):
     tools: list[AttachmentTool] | None = None
 
 
+MAX_MESSAGE_CHARS = 256_000
+
+
+def _check_message_text(
+    content: str | list[MessageContentPartParam],
+) -> str | list[MessageContentPartParam]:
+    """A message's text (a string, or all its text parts together) is at most 256,000
+    characters, as in OpenAI's API."""
+    if isinstance(content, str):
+        size = len(content)
+    else:
+        size = sum(len(p["text"]) for p in content if p["type"] == "text")
+    if size > MAX_MESSAGE_CHARS:
+        raise ValueError(
+            f"the message text has {size} characters; the maximum is {MAX_MESSAGE_CHARS}"
+        )
+    return content
+
+
+MessageContent = Annotated[str | list[MessageContentPartParam], AfterValidator(_check_message_text)]
+
+
 class MessageCreate(_Body):
     role: Literal["user", "assistant"]
-    content: str | list[MessageContentPartParam]
+    content: MessageContent
     attachments: list[Attachment] | None = None
     metadata: DocumentedMetadata = None
 

@@ -2,7 +2,8 @@
 
 Both the engine (lifecycle) and a model turn (streamed output) record through this one
 object, so a stored object and the event announcing it can never disagree. It only calls
-downward: the store and the event bus.
+downward: the store and the event bus. A run's turns record through ``for_project(...)``:
+what the run creates (steps, messages, figure files) belongs to the run's project.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from openai.types.beta.threads import Message
 from openai.types.beta.threads.runs import RunStep
 
 from ..store import Kind, Store
-from ..wire import checked, message_object, now, step_object, text_block
+from ..wire import checked, file_object, message_object, now, step_object, text_block
 from .events import EventBus
 
 
@@ -25,8 +26,18 @@ class RunRecorder:
         self.store = store
         self.bus = bus
 
+    def for_project(self, project: str) -> RunRecorder:
+        """A recorder whose inserts belong to ``project`` (the project of the run)."""
+        return RunRecorder(self.store.scoped(project), self.bus)
+
     def publish(self, run_id: str, name: str, data: dict[str, Any]) -> None:
         self.bus.publish(run_id, name, data)
+
+    async def save_file(self, filename: str, content: bytes) -> dict[str, Any]:
+        """Store a file the run produced (a figure) and return its file object."""
+        stored = file_object(filename, len(content))
+        await self.store.insert(Kind.file, stored, content=content)
+        return stored
 
     async def open_step(self, run: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
         step = step_object(run, details)

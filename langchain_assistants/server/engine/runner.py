@@ -27,6 +27,7 @@ from .events import EventBus
 from .hosted import HostedResult, HostedTool
 from .models import ModelResolver, with_sampling
 from .recorder import RunRecorder
+from .run_log import log_run_end, log_run_start
 from .tools import model_tool_choice, model_tools
 from .turn import ModelTurn
 
@@ -197,6 +198,7 @@ class RunEngine:
             live.update(run)
         await self.store.save_run(run, **columns)
         self.publish(run["id"], f"thread.run.{run['status']}", run)
+        await log_run_end(self.store, run)
         return run
 
     async def _transition(
@@ -328,11 +330,19 @@ class RunEngine:
 
     async def _execute(self, run_id: str) -> None:
         run = self._live[run_id]
+        if not run.get("started_at"):
+            log_run_start(run)
         try:
+            # What the run creates belongs to the project of the run (kept on its row).
+            project = await self.store.project_of(Kind.run, run_id)
+            if project is None:  # deleted with its thread before it started
+                self.bus.close(run_id)
+                return
+            recorder = self.recorder.for_project(project)
             run = await self._transition(
                 run, "in_progress", started_at=run.get("started_at") or now()
             )
-            await self._loop(run)
+            await self._loop(run, recorder)
         except (asyncio.CancelledError, RunStopped):
             status = self._live.get(run_id, run)["status"]
             stored = await self.store.get(Kind.run, run_id) or run
@@ -352,7 +362,7 @@ class RunEngine:
                 stored, "failed", last_error={"code": error_code(exc), "message": message[:2000]}
             )
 
-    async def _loop(self, run: dict[str, Any]) -> None:
+    async def _loop(self, run: dict[str, Any], recorder: RunRecorder) -> None:
         model = with_sampling(self.models.resolve(run["model"]), run)
         tools = model_tools(run["tools"])
         choice = model_tool_choice(run["tool_choice"])
@@ -366,7 +376,7 @@ class RunEngine:
         usage = usage or dict(ZERO_USAGE)
         images: list[str] = []  # figures drawn in this run, shown in its answer
         while True:
-            turn = ModelTurn(self.recorder, run, images=images)
+            turn = ModelTurn(recorder, run, images=images)
             await turn.stream(bound, build_prompt(run, thread_messages, transcript))
             turn_usage = turn.usage
             usage = add_usage(usage, turn_usage)
