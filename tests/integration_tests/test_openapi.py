@@ -127,3 +127,18 @@ def test_modify_with_null_model_and_tools_keeps_them(client: OpenAI, ids: dict[s
     assistant = client.beta.assistants.retrieve(ids["assistant"])
     assert (assistant.name, assistant.model) == ("renamed", "gpt-4o")
     assert [t.type for t in assistant.tools] == ["code_interpreter"]
+
+
+@pytest.mark.parametrize("escaped", ["\\ud800", "x\\udfffy", "\\u0000"])
+def test_text_postgresql_cannot_store_is_a_400(server: RunningServer, escaped: str) -> None:
+    """An unpaired surrogate (or NUL) crashed the insert on PostgreSQL; now it is refused on
+    both databases alike. A pair (an emoji) is fine."""
+    url = f"{server.base_url}/assistants"
+    for key, value in ((f'"{escaped}"', '"v"'), ('"k"', f'"{escaped}"')):
+        raw = f'{{"model": "m", "metadata": {{{key}: {value}}}}}'
+        answer = httpx2.post(url, content=raw, headers={**AUTH, "content-type": "application/json"})
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"]["param"].startswith("metadata")
+    raw = '{"model": "m", "name": "\\ud83d\\ude00"}'
+    answer = httpx2.post(url, content=raw, headers={**AUTH, "content-type": "application/json"})
+    assert answer.status_code == 200 and answer.json()["name"] == "\U0001f600"
