@@ -9,7 +9,9 @@ import httpx2
 import pytest
 from openai import OpenAI
 
+from langchain_assistants.server.app import create_app
 from langchain_assistants.server.embedded import RunningServer
+from langchain_assistants.server.settings import ServerSettings
 
 API_KEY = "sk-test-local"  # the shared server's key (tests/conftest.py)
 
@@ -59,6 +61,19 @@ def test_errors_are_the_envelope_with_400_not_422(document: dict[str, Any]) -> N
                 schema = responses[code]["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/ErrorEnvelope"}, (code, path)
     assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
+
+
+def test_a_route_added_without_documenting_still_lists_its_errors() -> None:
+    """New routes (other modules) are fuzzed too: their errors are in the document anyway."""
+    app = create_app(ServerSettings(db=":memory:"))
+
+    @app.post("/v1/extra/{extra_id}")
+    async def extra(extra_id: str) -> dict[str, str]:
+        return {"id": extra_id}
+
+    responses = app.openapi()["paths"]["/v1/extra/{extra_id}"]["post"]["responses"]
+    assert sorted(responses) == ["200", "400", "401", "404", "413", "500", "503"]
+    assert "ErrorEnvelope" in str(responses["404"])
 
 
 def test_request_shapes_are_documented(document: dict[str, Any]) -> None:

@@ -109,23 +109,44 @@ def error_responses(codes: Iterable[int]) -> dict[int | str, dict[str, Any]]:
 
 
 def finish_openapi(app: FastAPI) -> None:
-    """Make ``app.openapi()`` describe our validation errors (400, not FastAPI's 422) and
-    the bearer API key."""
+    """Make ``app.openapi()`` describe what the server really does: validation errors are
+    400 (not FastAPI's 422), every operation may answer the error envelope (routes without
+    ``documented`` get the errors listed too), and requests carry the bearer API key."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         schema = build()
-        for path in schema.get("paths", {}).values():
-            for operation in path.values():
-                operation.get("responses", {}).pop("422", None)
         components = schema.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
         for name in ("HTTPValidationError", "ValidationError"):
-            components.get("schemas", {}).pop(name, None)
+            schemas.pop(name, None)
+        envelope = ErrorEnvelope.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in {**envelope.pop("$defs", {}), "ErrorEnvelope": envelope}.items():
+            schemas.setdefault(name, definition)
+        for path, operations in schema.get("paths", {}).items():
+            for method, operation in operations.items():
+                _list_errors(operation, by_id="{" in path, body=method in ("post", "put", "patch"))
         components["securitySchemes"] = {"apiKey": {"type": "http", "scheme": "bearer"}}
         schema["security"] = [{"apiKey": []}]
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _list_errors(operation: dict[str, Any], *, by_id: bool, body: bool) -> None:
+    responses = operation.setdefault("responses", {})
+    responses.pop("422", None)
+    codes = [*COMMON_ERRORS, *((404,) if by_id else ()), *((413,) if body else ())]
+    for code in codes:
+        responses.setdefault(
+            str(code),
+            {
+                "description": ERROR_DESCRIPTIONS[code],
+                "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}
+                },
+            },
+        )
