@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install postgres-server test test-postgres unit integration lint format type serve demo bench clean
+.PHONY: help install postgres test test-postgres unit integration lint format type serve demo bench clean
 
 help: ## Show this help (every target)
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -15,11 +15,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
-install: $(STAMP) postgres-server ## Create .venv (package, every extra, dev tools); install PostgreSQL
+install: $(STAMP) postgres ## Create .venv (package, every extra, dev tools); install PostgreSQL
 
 # The suite starts its own throwaway PostgreSQL cluster, so the server programs (initdb, pg_ctl)
 # must be installed: from Debian's `postgresql` package when we are root (or have sudo).
-postgres-server: ## Install PostgreSQL's server programs (Debian package `postgresql`) if missing
+postgres: ## Install PostgreSQL's server programs (Debian package `postgresql`) if missing
 	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null; then :; \
 	elif ! command -v apt-get >/dev/null; then \
 	  echo "PostgreSQL (initdb, pg_ctl) is missing: install it with your package manager"; exit 1; \
@@ -29,7 +29,7 @@ postgres-server: ## Install PostgreSQL's server programs (Debian package `postgr
 	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
 	else echo "PostgreSQL is missing: sudo apt-get install postgresql"; exit 1; fi
 
-test: $(STAMP) postgres-server ## Unit + integration tests on SQLite, then integration tests on PostgreSQL
+test: $(STAMP) postgres ## Unit + integration tests on SQLite, then integration tests on PostgreSQL
 	$(PY) -m pytest -q tests
 	$(PY) -m pytest -q tests/integration_tests --db postgres
 
