@@ -76,7 +76,9 @@ def known_ids(fuzz_server: RunningServer) -> dict[str, str]:
 
 
 def _documented_schema() -> dict[str, Any]:
-    """The OpenAPI document the app serves (built without starting it, to parametrize)."""
+    """The OpenAPI document the app serves, built without starting it so the test can be
+    parametrized at import (schemathesis' lazy ``from_fixture`` fails on pytest 9: it sets
+    ``Function._nodeid``); the first test checks the running server serves the same one."""
     return create_app(ServerSettings(db=":memory:")).openapi()
 
 
