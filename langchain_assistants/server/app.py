@@ -25,6 +25,7 @@ from .limits import RequestSizeLimit, reject_nul_characters, too_large
 from .playground import router as playground
 from .routes import router
 from .routes.common import Services
+from .routes.openapi import finish_openapi
 from .settings import ServerSettings, settings_from_environment
 from .store import Store
 from .store.blobs import BlobStore, DatabaseBlobStore, DirectoryBlobStore
@@ -114,6 +115,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app.include_router(router, dependencies=checks, include_in_schema=False)
     app.include_router(playground)  # the browser page; it sends the key itself
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
+    finish_openapi(app)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

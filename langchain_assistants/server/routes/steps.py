@@ -5,21 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from openai.types.beta.threads.runs import RunStep
 
 from ..errors import not_found
 from ..store import Kind
 from .common import Lister, Svc, fetch_in_thread, list_page
+from .openapi import ListPage, documented
 
 router = APIRouter(prefix="/threads/{thread_id}/runs/{run_id}/steps", tags=["run steps"])
 
 
-@router.get("")
+@router.get("", **documented(ListPage[RunStep]))
 async def list_steps(thread_id: str, run_id: str, svc: Svc, params: Lister) -> dict[str, Any]:
     await fetch_in_thread(svc, Kind.run, thread_id, run_id)
     return await list_page(svc, Kind.step, params, run_id=run_id)
 
 
-@router.get("/{step_id}")
+@router.get("/{step_id}", **documented(RunStep))
 async def retrieve_step(thread_id: str, run_id: str, step_id: str, svc: Svc) -> dict[str, Any]:
     step = await fetch_in_thread(svc, Kind.step, thread_id, step_id)
     if step["run_id"] != run_id:
