@@ -33,6 +33,13 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="require 'Authorization: Bearer KEY' (env LANGCHAIN_ASSISTANTS_API_KEY)",
     )
+    serve.add_argument(
+        "--embeddings",
+        default=None,
+        help="embeddings for hybrid retrieval: an init_embeddings string "
+        "(openai:text-embedding-3-small, ollama:nomic-embed-text) or fake:DIM (offline, "
+        "deterministic); without it retrieval is full-text only",
+    )
     serve.add_argument("--run-expiry-seconds", type=float, default=600.0)
     serve.add_argument("--log-level", default="info")
     return parser
@@ -53,13 +60,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         model=args.model,
         api_key=args.api_key,
         run_expiry_seconds=args.run_expiry_seconds,
+        embeddings=args.embeddings,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     model = settings.model or "none (runs need a model spec on the assistant)"
     auth = "required" if settings.api_key else "off"
     url = f"http://{args.host}:{args.port}/v1"
     print(f"langchain-assistants: {url}  db={args.db}  model={model}  auth={auth}", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    try:
+        app = create_app(settings)
+    except (ImportError, ValueError) as exc:
+        print(f"Cannot load --embeddings {args.embeddings!r}: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"langchain-assistants: retrieval {app.state.services.retrieval.describe()}",
+        file=sys.stderr,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 

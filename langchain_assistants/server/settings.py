@@ -1,4 +1,4 @@
-"""Server settings: storage, default model, auth, run expiry and code-interpreter limits."""
+"""Server settings: storage, default model, auth, run expiry, code-interpreter limits, retrieval."""
 
 from __future__ import annotations
 
@@ -43,6 +43,9 @@ class ServerSettings:
     sandbox_dir: Path | None = None
     code_timeout_seconds: float = 30.0
     code_memory_mb: int = 1024
+    # Retrieval: an init_embeddings spec (or fake:DIM) turns on hybrid search; None = lexical.
+    embeddings: str | None = None
+    ingest_concurrency: int = 4
     extra: dict[str, str] = field(default_factory=dict)
 
     @property

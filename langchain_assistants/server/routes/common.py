@@ -13,6 +13,7 @@ from sse_starlette import EventSourceResponse
 from ..engine.events import Event
 from ..engine.runner import RunEngine
 from ..errors import not_found
+from ..retrieval import Retrieval
 from ..settings import ServerSettings
 from ..store import Kind, Page, Store
 from ..wire import list_object
@@ -23,6 +24,7 @@ class Services:
     settings: ServerSettings
     store: Store
     engine: RunEngine
+    retrieval: Retrieval
 
 
 def services(request: Request) -> Services:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import enum
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from ..wire import ACTIVE_RUN_STATUSES
+from .sqlite_ext import aiosqlite_dbapi, load_sqlite_vec
 from .tables import AssistantRow, Base, FileRow, MessageRow, RunRow, StepRow, ThreadRow
 
 
@@ -56,7 +57,8 @@ class Page:
 class Store:
     """Async access to the database named by a SQLAlchemy URL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, sqlite_vec: bool = False) -> None:
+        """``sqlite_vec`` loads the sqlite-vec extension into every SQLite connection."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
@@ -64,9 +66,13 @@ class Store:
             kwargs["poolclass"] = StaticPool
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
+        if self.is_sqlite and sqlite_vec:
+            kwargs["module"] = aiosqlite_dbapi()
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        if self.is_sqlite and sqlite_vec:
+            event.listen(self.engine.sync_engine, "connect", load_sqlite_vec)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Single writer on SQLite; on an in-memory database the one connection is shared,
         # so reads take the lock too.
@@ -79,6 +85,11 @@ class Store:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+    def transaction(self, *, write: bool = True) -> AbstractAsyncContextManager[AsyncSession]:
+        """One session in one transaction, for rooms with tables of their own
+        (SQLite writes are serialized like every other write here)."""
+        return self._session(write=write)
 
     @asynccontextmanager
     async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
