@@ -21,6 +21,8 @@ from .routes import router
 from .routes.common import Services
 from .settings import ServerSettings
 from .store import Store
+from .store.blobs import BlobStore, DatabaseBlobStore, DirectoryBlobStore
+from .store.files import FileStore
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,13 @@ def _param(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def blob_store(settings: ServerSettings, store: Store) -> BlobStore:
+    """Where file bytes go (see ``ServerSettings.file_storage_kind``)."""
+    if settings.file_storage_kind == "database":
+        return DatabaseBlobStore(store)
+    return DirectoryBlobStore(settings.files_root)
+
+
 def create_app(
     settings: ServerSettings | None = None, *, embeddings: Embeddings | None = None
 ) -> FastAPI:
@@ -55,13 +64,15 @@ def create_app(
     settings = settings or ServerSettings.from_env()
     embedding_model = resolve_embeddings(settings, embeddings)
     store = Store(settings.database_url, sqlite_vec=embedding_model is not None)
-    retrieval = Retrieval(store, settings, embedding_model)
-    engine = RunEngine(store, settings)
+    files = FileStore(store, blob_store(settings, store))
+    retrieval = Retrieval(store, settings, embedding_model, files=files)
+    engine = RunEngine(store, settings, files)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await store.create_all()
         await retrieval.startup()
+        await files.blobs.sweep()
         await engine.startup()
         try:
             yield
@@ -77,7 +88,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.services = Services(
-        settings=settings, store=store, engine=engine, retrieval=retrieval
+        settings=settings, store=store, engine=engine, files=files, retrieval=retrieval
     )
     auth = [Depends(_auth_dependency(settings))]
     app.include_router(router, prefix="/v1", dependencies=auth)

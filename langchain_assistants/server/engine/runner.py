@@ -20,6 +20,7 @@ from openai.types.beta.threads.runs import RunStep
 from ..errors import bad_request
 from ..settings import ServerSettings
 from ..store import Kind, Store
+from ..store.files import FileStore
 from ..wire import ACTIVE_RUN_STATUSES, checked, now
 from .code_interpreter import CodeInterpreter
 from .conversation import build_prompt, tool_result_entries
@@ -75,14 +76,15 @@ def error_code(exc: BaseException) -> str:
 
 
 class RunEngine:
-    def __init__(self, store: Store, settings: ServerSettings) -> None:
+    def __init__(self, store: Store, settings: ServerSettings, files: FileStore) -> None:
         self.store = store
         self.settings = settings
+        self.files = files
         self.bus = EventBus()
         self.recorder = RunRecorder(store, self.bus)
         # Tools the server executes itself, by the function name the model calls.
         self.hosted: dict[str, HostedTool] = {
-            tool.name: tool for tool in (CodeInterpreter(settings, store),)
+            tool.name: tool for tool in (CodeInterpreter(settings, store, files),)
         }
         self.models = ModelResolver(settings.model)
         self._tasks: dict[str, asyncio.Task[None]] = {}

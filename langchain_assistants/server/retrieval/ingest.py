@@ -68,7 +68,7 @@ class Ingestor:
 
     async def start(self) -> None:
         """Release claims of processes that are gone, then start the worker loop."""
-        async with self.store.transaction() as s:
+        async with self.store.session(write=True) as s:
             stale = VectorStoreFileRow.claimed_at < now() - self.lease_seconds
             # One process owns a SQLite database, so every claim there is a dead one's.
             condition: Any = VectorStoreFileRow.claimed_by.is_not(None)
@@ -133,7 +133,7 @@ class Ingestor:
             VectorStoreFileRow.claimed_by.is_(None),
             VectorStoreFileRow.claimed_at < now() - self.lease_seconds,
         )
-        async with self.store.transaction(write=False) as s:
+        async with self.store.session(write=False) as s:
             candidates = (
                 await s.execute(
                     select(VectorStoreFileRow.seq)
@@ -144,7 +144,7 @@ class Ingestor:
             ).all()
         claimed: list[dict[str, Any]] = []
         for (seq,) in candidates:
-            async with self.store.transaction() as s:
+            async with self.store.session(write=True) as s:
                 result = await s.execute(
                     update(VectorStoreFileRow)
                     .where(VectorStoreFileRow.seq == seq, claimable)
@@ -222,7 +222,7 @@ class Ingestor:
         if vectors:
             usage += sum(4 * len(v) for v in vectors)
         data = {**row["data"], "status": "completed", "last_error": None, "usage_bytes": usage}
-        async with self.store.transaction() as s:
+        async with self.store.session(write=True) as s:
             result = await s.execute(
                 update(VectorStoreFileRow)
                 .where(self._still_ours(row["seq"]))
@@ -241,7 +241,7 @@ class Ingestor:
 
     async def _finish_failed(self, seq: int, data: dict[str, Any], code: str, message: str) -> None:
         data = {**data, "status": "failed", "last_error": {"code": code, "message": message}}
-        async with self.store.transaction() as s:
+        async with self.store.session(write=True) as s:
             await s.execute(
                 update(VectorStoreFileRow)
                 .where(self._still_ours(seq))

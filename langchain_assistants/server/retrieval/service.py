@@ -21,6 +21,8 @@ from ..errors import bad_request, not_found
 from ..ids import new_id
 from ..settings import ServerSettings
 from ..store import Store
+from ..store.blobs import DatabaseBlobStore, DirectoryBlobStore
+from ..store.files import FileStore
 from ..store.tables import FileRow
 from ..wire import list_object, now
 from . import objects
@@ -69,9 +71,12 @@ class Retrieval:
         store: Store,
         settings: ServerSettings,
         embeddings: Embeddings | EmbeddingsModel | None = None,
+        *,
+        files: FileStore | None = None,
     ) -> None:
         self.store = store
         self.settings = settings
+        self.files = files or _file_store(store, settings)
         self.embeddings = resolve_embeddings(settings, embeddings)
         self.index = ChunkIndex(store, vectors=self.embeddings is not None)
         self.ingestor = Ingestor(
@@ -101,13 +106,11 @@ class Retrieval:
     # -- files of the Files API -----------------------------------------------------------
 
     async def _read_file(self, file_id: str) -> tuple[str, bytes] | None:
-        async with self.store.transaction(write=False) as s:
-            row = (
-                await s.execute(select(FileRow.data, FileRow.content).where(FileRow.id == file_id))
-            ).first()
-        if row is None:
+        meta = await self.files.get(file_id)
+        content = await self.files.read_bytes(file_id) if meta is not None else None
+        if meta is None or content is None:
             return None
-        return str(row[0].get("filename") or file_id), bytes(row[1] or b"")
+        return str(meta.get("filename") or file_id), content
 
     async def _filenames(self, s: AsyncSession, file_ids: Sequence[str]) -> dict[str, str]:
         names: dict[str, str] = {}
@@ -137,7 +140,7 @@ class Retrieval:
 
     async def forget_file(self, file_id: str) -> None:
         """A file was deleted: remove it, and its chunks, from every store."""
-        async with self.store.transaction() as s:
+        async with self.store.session(write=True) as s:
             await self.index.remove(s, file_id=file_id)
             await s.execute(
                 sql_delete(VectorStoreFileRow).where(VectorStoreFileRow.file_id == file_id)
@@ -177,7 +180,7 @@ class Retrieval:
             "expires_at": objects.expiry(expiry, created),
             "last_active_at": created,
         }
-        async with self.store.transaction() as s:
+        async with self.store.session(write=True) as s:
             names = await self._require_files(s, file_ids, "file_ids")
             s.add(
                 VectorStoreRow(id=vector_store_id, created_at=created, data=data, project=project)
@@ -252,7 +255,7 @@ class Retrieval:
         return objects.vector_store_object(data, counted[0], counted[1], now())
 
     async def get_vector_store(self, vector_store_id: str) -> dict[str, Any]:
-        async with self.store.transaction(write=False) as s:
+        async with self.store.session(write=False) as s:
             row = await self._store_row(s, vector_store_id)
             counted = (await self._counts(s, [vector_store_id]))[vector_store_id]
             return self._wire(dict(row.data), counted)
@@ -260,7 +263,7 @@ class Retrieval:
     async def list_vector_stores(
         self, *, limit: int, order: str, after: str | None, before: str | None
     ) -> dict[str, Any]:
-        async with self.store.transaction(write=False) as s:
+        async with self.store.session(write=False) as s:
             rows, has_more = await _page(
                 s, VectorStoreRow, VectorStoreRow.id, limit, order, after, before
             )
@@ -271,7 +274,7 @@ class Retrieval:
     async def modify_vector_store(
         self, vector_store_id: str, changes: dict[str, Any]
     ) -> dict[str, Any]:
-        async with self.store.transaction() as s:
+        async with self.store.session(write=True) as s:
             row = await self._store_row(s, vector_store_id)
             data = dict(row.data)
             if "name" in changes and changes["name"] is not None:
@@ -285,7 +288,7 @@ class Retrieval:
         return await self.get_vector_store(vector_store_id)
 
     async def delete_vector_store(self, vector_store_id: str) -> None:
-        async with self.store.transaction() as s:
+        async with self.store.session(write=True) as s:
             await self._store_row(s, vector_store_id)
             await self.index.remove(s, vector_store_id=vector_store_id)
             for table in (VectorStoreFileRow, FileBatchRow):
@@ -313,7 +316,7 @@ class Retrieval:
         Adding a file the store already has ingests it again with the new settings."""
         strategy = parse_strategy(chunking_strategy).wire()
         attrs = objects.parse_attributes(attributes)
-        async with self.store.transaction() as s:
+        async with self.store.session(write=True) as s:
             store_row = await self._store_row(s, vector_store_id)
             names = await self._filenames(s, [file_id])
             if file_id not in names:
@@ -369,7 +372,7 @@ class Retrieval:
         return row
 
     async def get_file(self, vector_store_id: str, file_id: str) -> dict[str, Any]:
-        async with self.store.transaction(write=False) as s:
+        async with self.store.session(write=False) as s:
             row = await self._file_row_of(s, vector_store_id, file_id)
             return objects.vector_store_file_object(dict(row.data))
 
@@ -389,7 +392,7 @@ class Retrieval:
             conditions.append(VectorStoreFileRow.status == status)
         if batch_id is not None:
             conditions.append(VectorStoreFileRow.batch_id == batch_id)
-        async with self.store.transaction(write=False) as s:
+        async with self.store.session(write=False) as s:
             await self._store_row(s, vector_store_id)
             rows, has_more = await _page(
                 s,
@@ -408,14 +411,14 @@ class Retrieval:
         self, vector_store_id: str, file_id: str, attributes: Any
     ) -> dict[str, Any]:
         attrs = objects.parse_attributes(attributes)
-        async with self.store.transaction() as s:
+        async with self.store.session(write=True) as s:
             row = await self._file_row_of(s, vector_store_id, file_id)
             row.data = {**row.data, "attributes": attrs}
             return objects.vector_store_file_object(dict(row.data))
 
     async def remove_file(self, vector_store_id: str, file_id: str) -> None:
         """Take a file out of a store: its row and its chunks go in one transaction."""
-        async with self.store.transaction() as s:
+        async with self.store.session(write=True) as s:
             await self._file_row_of(s, vector_store_id, file_id)
             await self.index.remove(s, vector_store_id=vector_store_id, file_id=file_id)
             await s.execute(
@@ -426,7 +429,7 @@ class Retrieval:
             )
 
     async def file_content(self, vector_store_id: str, file_id: str) -> list[str]:
-        async with self.store.transaction(write=False) as s:
+        async with self.store.session(write=False) as s:
             await self._file_row_of(s, vector_store_id, file_id)
             return await self.index.file_chunks(s, vector_store_id, file_id)
 
@@ -477,7 +480,7 @@ class Retrieval:
         # One entry per file: the last mention wins.
         entries = list({e[0]: e for e in entries}.values())
         batch_id = new_id("vsfb")
-        async with self.store.transaction() as s:
+        async with self.store.session(write=True) as s:
             store_row = await self._store_row(s, vector_store_id)
             names = await self._require_files(s, [e[0] for e in entries], param)
             s.add(
@@ -491,7 +494,7 @@ class Retrieval:
         return await self.get_batch(vector_store_id, batch_id)
 
     async def get_batch(self, vector_store_id: str, batch_id: str) -> dict[str, Any]:
-        async with self.store.transaction(write=False) as s:
+        async with self.store.session(write=False) as s:
             return await self._batch(s, vector_store_id, batch_id)
 
     async def _batch(self, s: AsyncSession, vector_store_id: str, batch_id: str) -> dict[str, Any]:
@@ -513,7 +516,7 @@ class Retrieval:
 
     async def cancel_batch(self, vector_store_id: str, batch_id: str) -> dict[str, Any]:
         """Files of the batch not yet ingested end ``cancelled``; finished ones stay."""
-        async with self.store.transaction() as s:
+        async with self.store.session(write=True) as s:
             await self._batch(s, vector_store_id, batch_id)
             await s.execute(
                 update(FileBatchRow).where(FileBatchRow.id == batch_id).values(cancelled=1)
@@ -552,7 +555,7 @@ class Retrieval:
         query_vector = None
         if self.embeddings is not None and query.strip():
             query_vector = await self.embeddings.model.aembed_query(query)
-        async with self.store.transaction(write=False) as s:
+        async with self.store.session(write=False) as s:
             files = {
                 (r.vector_store_id, r.file_id): r
                 for r in (
@@ -613,9 +616,16 @@ class Retrieval:
         self, vector_store_id: str, query: str, **options: Any
     ) -> list[SearchHit]:
         """``POST /vector_stores/{id}/search``: 404 for an unknown store; marks it active."""
-        async with self.store.transaction() as s:
+        async with self.store.session(write=True) as s:
             await self._touch(s, await self._store_row(s, vector_store_id))
         return await self.search([vector_store_id], query, **options)
+
+
+def _file_store(store: Store, settings: ServerSettings) -> FileStore:
+    """The app's file store when none is passed in (same choice as the app makes)."""
+    if settings.file_storage_kind == "database":
+        return FileStore(store, DatabaseBlobStore(store))
+    return FileStore(store, DirectoryBlobStore(settings.files_root))
 
 
 def _too_many(param: str, count: int) -> Exception:

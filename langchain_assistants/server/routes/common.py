@@ -16,6 +16,7 @@ from ..errors import not_found
 from ..retrieval import Retrieval
 from ..settings import ServerSettings
 from ..store import Kind, Page, Store
+from ..store.files import FileStore
 from ..wire import list_object
 
 
@@ -25,6 +26,7 @@ class Services:
     store: Store
     engine: RunEngine
     retrieval: Retrieval
+    files: FileStore
 
 
 def services(request: Request) -> Services:
