@@ -7,7 +7,8 @@ it is still ``in_progress`` and still ours) and writes its chunks — so a crash
 a cancel or a delete never leaves half a file's chunks, nor a file's chunks twice.
 At start-up rows left ``in_progress`` are resumed; a row whose ingestion was interrupted
 ``MAX_ATTEMPTS`` times ends ``failed`` with a ``server_error``. On PostgreSQL several
-processes share the queue; a claim older than ``lease_seconds`` is taken over.
+processes share the queue; a worker renews its claims while it works (every third of
+``lease_seconds``), so a claim older than the lease is a dead process's and is taken over.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ class Ingestor:
         embeddings: EmbeddingsModel | None,
         *,
         concurrency: int = 4,
-        lease_seconds: int = 600,
+        lease_seconds: int = 120,
         rescan_seconds: float = 2.0,
     ) -> None:
         self.store = store
@@ -169,6 +170,29 @@ class Ingestor:
     # -- one file -----------------------------------------------------------------------
 
     async def _ingest(self, row: dict[str, Any]) -> None:
+        heartbeat = asyncio.create_task(self._renew(row["seq"]))
+        try:
+            await self._ingest_claimed(row)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _renew(self, seq: int) -> None:
+        """Keep this process's claim on a file fresh while it is being ingested."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                async with self.store.session(write=True) as s:
+                    await s.execute(
+                        update(VectorStoreFileRow)
+                        .where(self._still_ours(seq))
+                        .values(claimed_at=now())
+                    )
+            except Exception:
+                log.warning("renewing the ingestion claim on row %s failed", seq)
+
+    async def _ingest_claimed(self, row: dict[str, Any]) -> None:
         seq, file_id = row["seq"], row["file_id"]
         if row["attempts"] > MAX_ATTEMPTS:
             await self._finish_failed(

@@ -558,30 +558,25 @@ class Retrieval:
         if self.embeddings is not None and query.strip():
             query_vector = await self.embeddings.model.aembed_query(query)
         async with self.store.session(write=False) as s:
-            files = {
-                (r.vector_store_id, r.file_id): r
-                for r in (
-                    await s.execute(
-                        select(
-                            VectorStoreFileRow.vector_store_id,
-                            VectorStoreFileRow.file_id,
-                            VectorStoreFileRow.filename,
-                            VectorStoreFileRow.data,
-                        ).where(
-                            VectorStoreFileRow.vector_store_id.in_(store_ids),
-                            VectorStoreFileRow.status == "completed",
-                        )
+            allowed: set[tuple[str, str]] | None = None
+            file_ids: set[str] | None = None
+            if filters is not None:
+                rows = await s.execute(
+                    select(
+                        VectorStoreFileRow.vector_store_id,
+                        VectorStoreFileRow.file_id,
+                        VectorStoreFileRow.data,
+                    ).where(
+                        VectorStoreFileRow.vector_store_id.in_(store_ids),
+                        VectorStoreFileRow.status == "completed",
                     )
-                ).all()
-            }
-            allowed = {
-                key
-                for key, r in files.items()
-                if filters is None or matches(filters, r.data.get("attributes") or {})
-            }
-            if not allowed:
-                return []
-            file_ids = None if len(allowed) == len(files) else {key[1] for key in allowed}
+                )
+                allowed = {
+                    (r[0], r[1]) for r in rows if matches(filters, r[2].get("attributes") or {})
+                }
+                if not allowed:
+                    return []
+                file_ids = {file_id for _, file_id in allowed}
             lexical = await self.index.lexical(s, store_ids, file_ids, query, CANDIDATES)
             if query_vector is None or self.embeddings is None:
                 ranked = [(cid, lexical_score(r)) for cid, r in lexical]
@@ -590,29 +585,51 @@ class Retrieval:
                     s, store_ids, file_ids, query_vector, self.embeddings.name, CANDIDATES
                 )
                 ranked = fuse([[cid for cid, _ in lexical], [cid for cid, _ in nearest]])
-            chunks = await self.index.chunks(
-                s, [cid for cid, _ in ranked[: max_num_results * 3 + 10]]
-            )
+            ranked = ranked[: max_num_results * 3 + 10]
+            chunks = await self.index.chunks(s, [cid for cid, _ in ranked])
+            files = await self._hit_files(s, store_ids, {c.file_id for c in chunks.values()})
         hits: list[SearchHit] = []
         for chunk_id, score in ranked:
             chunk = chunks.get(chunk_id)
-            if chunk is None or (chunk.vector_store_id, chunk.file_id) not in allowed:
+            if chunk is None:
+                continue
+            key = (chunk.vector_store_id, chunk.file_id)
+            if key not in files or (allowed is not None and key not in allowed):
                 continue
             if score_threshold is not None and score < score_threshold:
                 break
-            row = files[(chunk.vector_store_id, chunk.file_id)]
+            filename, attributes = files[key]
             hits.append(
                 SearchHit(
                     file_id=chunk.file_id,
-                    filename=row.filename,
+                    filename=filename,
                     score=round(score, 6),
                     text=chunk.text,
-                    attributes=dict(row.data.get("attributes") or {}),
+                    attributes=attributes,
                 )
             )
             if len(hits) >= max_num_results:
                 break
         return hits
+
+    async def _hit_files(
+        self, s: AsyncSession, store_ids: list[str], file_ids: set[str]
+    ) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
+        """Name and attributes of the files that hits came from."""
+        if not file_ids:
+            return {}
+        rows = await s.execute(
+            select(
+                VectorStoreFileRow.vector_store_id,
+                VectorStoreFileRow.file_id,
+                VectorStoreFileRow.filename,
+                VectorStoreFileRow.data,
+            ).where(
+                VectorStoreFileRow.vector_store_id.in_(store_ids),
+                VectorStoreFileRow.file_id.in_(list(file_ids)),
+            )
+        )
+        return {(r[0], r[1]): (r[2], dict(r[3].get("attributes") or {})) for r in rows}
 
     async def search_stores(
         self, vector_store_id: str, query: str, **options: Any
