@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import openai
 import pytest
 from openai import OpenAI
 
@@ -199,3 +200,29 @@ def test_startup_says_which_retrieval_is_active(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_an_expired_store_says_so_and_is_not_searched(tmp_path: Path) -> None:
+    db = tmp_path / "expiry.db"
+    with (
+        start_server(db=str(db), sandbox_dir=tmp_path / "sb", files_dir=tmp_path / "f") as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        fid = upload(c, "old.txt", b"an old note about flint")
+        store = c.vector_stores.create(
+            file_ids=[fid], expires_after={"anchor": "last_active_at", "days": 1}
+        )
+        settled(c, store.id)
+        assert c.vector_stores.search(store.id, query="flint").data
+        # Two days without activity, as the database would hold them.
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "UPDATE vector_stores SET data = json_set(data, '$.last_active_at', 1, "
+                "'$.expires_at', 86401) WHERE id = ?",
+                (store.id,),
+            )
+        assert c.vector_stores.retrieve(store.id).status == "expired"
+        with pytest.raises(openai.BadRequestError) as info:
+            c.vector_stores.search(store.id, query="flint")
+        assert store.id in info.value.message and "expired" in info.value.message
+        assert c.vector_stores.retrieve(store.id).status == "expired"  # a search did not revive it

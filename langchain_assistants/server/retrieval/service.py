@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 MAX_FILES_PER_STORE_CREATE = 500
 MAX_FILES_PER_BATCH = 2000
+ACTIVITY_RESOLUTION = 60  # seconds: how stale last_active_at may get from searches
 CANDIDATES = 100  # chunks each ranking contributes before fusion
 
 
@@ -553,7 +554,9 @@ class Retrieval:
         """The best chunks of the given stores for ``query``, best first (scores in [0, 1])."""
         if filters is not None:
             validate_filter(filters)
-        store_ids = list(dict.fromkeys(vector_store_ids))
+        store_ids = await self._mark_active(list(dict.fromkeys(vector_store_ids)))
+        if not store_ids:
+            return []
         query_vector = None
         if self.embeddings is not None and query.strip():
             query_vector = await self.embeddings.model.aembed_query(query)
@@ -634,10 +637,47 @@ class Retrieval:
     async def search_stores(
         self, vector_store_id: str, query: str, **options: Any
     ) -> list[SearchHit]:
-        """``POST /vector_stores/{id}/search``: 404 for an unknown store; marks it active."""
-        async with self.store.session(write=True) as s:
-            await self._touch(s, await self._store_row(s, vector_store_id))
+        """``POST /vector_stores/{id}/search``: 404 for an unknown store, 400 for an expired one."""
+        async with self.store.session(write=False) as s:
+            row = await self._store_row(s, vector_store_id)
+        if _expired(row.data):
+            raise bad_request(
+                f"Vector store '{vector_store_id}' has expired and can no longer be searched.",
+                param="vector_store_id",
+                code="vector_store_expired",
+            )
         return await self.search([vector_store_id], query, **options)
+
+    async def _mark_active(self, store_ids: list[str]) -> list[str]:
+        """A search uses these stores: move their ``last_active_at`` (and expiry), at most
+        once a minute per store so that searches seldom write. Returns the stores that
+        exist and have not expired (an expired store stays expired and is not searched)."""
+        async with self.store.session(write=False) as s:
+            rows = list(
+                await s.execute(
+                    select(VectorStoreRow.id, VectorStoreRow.data).where(
+                        VectorStoreRow.id.in_(store_ids)
+                    )
+                )
+            )
+        live = [r[0] for r in rows if not _expired(r[1])]
+        stale = [
+            r[0]
+            for r in rows
+            if r[0] in live and now() - int(r[1].get("last_active_at") or 0) >= ACTIVITY_RESOLUTION
+        ]
+        if stale:
+            async with self.store.session(write=True) as s:
+                for row in await s.scalars(
+                    select(VectorStoreRow).where(VectorStoreRow.id.in_(stale))
+                ):
+                    await self._touch(s, row)
+        return live
+
+
+def _expired(data: dict[str, Any]) -> bool:
+    expires_at = data.get("expires_at")
+    return expires_at is not None and now() >= int(expires_at)
 
 
 def _file_store(store: Store, settings: ServerSettings) -> FileStore:
