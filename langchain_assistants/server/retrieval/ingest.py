@@ -128,44 +128,39 @@ class Ingestor:
         self._wake.set()  # a slot is free
 
     async def _claim(self, limit: int) -> list[dict[str, Any]]:
-        """Claim up to ``limit`` waiting rows; each claim is one conditional UPDATE, so
-        two processes never both win a row."""
+        """Claim up to ``limit`` waiting rows in one conditional UPDATE: a row another
+        process claimed meanwhile no longer matches, so two processes never both win it."""
         claimable = (VectorStoreFileRow.status == "in_progress") & or_(
             VectorStoreFileRow.claimed_by.is_(None),
             VectorStoreFileRow.claimed_at < now() - self.lease_seconds,
         )
-        async with self.store.session(write=False) as s:
-            candidates = (
-                await s.execute(
-                    select(VectorStoreFileRow.seq)
-                    .where(claimable)
-                    .order_by(VectorStoreFileRow.seq)
-                    .limit(limit)
+        waiting = (
+            select(VectorStoreFileRow.seq)
+            .where(claimable)
+            .order_by(VectorStoreFileRow.seq)
+            .limit(limit)
+        )
+        if not self.store.is_sqlite:
+            waiting = waiting.with_for_update(skip_locked=True)
+        async with self.store.session(write=True) as s:
+            result = await s.execute(
+                update(VectorStoreFileRow)
+                .where(VectorStoreFileRow.seq.in_(waiting.scalar_subquery()), claimable)
+                .values(
+                    claimed_by=self.worker_id,
+                    claimed_at=now(),
+                    attempts=VectorStoreFileRow.attempts + 1,
                 )
-            ).all()
-        claimed: list[dict[str, Any]] = []
-        for (seq,) in candidates:
-            async with self.store.session(write=True) as s:
-                result = await s.execute(
-                    update(VectorStoreFileRow)
-                    .where(VectorStoreFileRow.seq == seq, claimable)
-                    .values(
-                        claimed_by=self.worker_id,
-                        claimed_at=now(),
-                        attempts=VectorStoreFileRow.attempts + 1,
-                    )
-                    .returning(
-                        VectorStoreFileRow.seq,
-                        VectorStoreFileRow.vector_store_id,
-                        VectorStoreFileRow.file_id,
-                        VectorStoreFileRow.attempts,
-                        VectorStoreFileRow.data,
-                    )
+                .returning(
+                    VectorStoreFileRow.seq,
+                    VectorStoreFileRow.vector_store_id,
+                    VectorStoreFileRow.file_id,
+                    VectorStoreFileRow.attempts,
+                    VectorStoreFileRow.data,
                 )
-                row = result.first()
-            if row is not None:
-                claimed.append(dict(row._mapping))
-        return claimed
+            )
+            rows = [dict(row._mapping) for row in result.all()]
+        return sorted(rows, key=lambda row: row["seq"])
 
     # -- one file -----------------------------------------------------------------------
 
