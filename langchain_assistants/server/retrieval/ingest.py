@@ -24,7 +24,7 @@ from sqlalchemy import or_, select, update
 
 from ..store import Store
 from ..wire import now
-from .chunking import Chunk, ChunkingStrategy, chunk_text
+from .chunking import Chunk, ChunkingStrategy, TooManyTokens, chunk_text
 from .embeddings import EmbeddingsModel
 from .index import ChunkIndex
 from .parsing import ParseError, extract_text
@@ -285,4 +285,7 @@ def _parse_and_chunk(filename: str, content: bytes, strategy: ChunkingStrategy) 
         raise ParseError(
             "invalid_file", f"The file '{filename}' could not be parsed: {type(exc).__name__}"
         ) from exc
-    return chunk_text(text, strategy)
+    try:
+        return chunk_text(text, strategy)
+    except TooManyTokens as exc:
+        raise ParseError("invalid_file", f"The file '{filename}' is too long: {exc}.") from exc
