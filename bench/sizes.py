@@ -26,7 +26,7 @@ class Sizes:
     throughput_s: float = 15.0
     #: Retrieval: small files ingested in one batch, chunks searched, queries timed, PDF pages.
     retrieval_files: int = 1000
-    retrieval_chunks: int = 10_000
+    retrieval_chunks: tuple[int, ...] = (10_000, 100_000)
     retrieval_queries: int = 200
     pdf_pages: int = 300
 
@@ -56,7 +56,7 @@ QUICK = Sizes(
     throughput_warmup_s=0.5,
     throughput_s=2.0,
     retrieval_files=40,
-    retrieval_chunks=400,
+    retrieval_chunks=(400,),
     retrieval_queries=20,
     pdf_pages=5,
 )
