@@ -263,3 +263,28 @@ def test_ingestion_runs_files_in_parallel_up_to_the_bound(tmp_path: Path) -> Non
         store = c.vector_stores.create(file_ids=ids)
         assert settled(c, store.id).file_counts.completed == 6
     assert embeddings.most == 2
+
+
+class UnreachableQueryEmbeddings(HashingEmbeddings):
+    """Documents embed; queries fail as an embeddings API out of reach would."""
+
+    async def aembed_query(self, text: str) -> list[float]:
+        raise ConnectionError("embeddings provider unreachable")
+
+
+def test_hybrid_search_falls_back_to_full_text_when_the_query_cannot_be_embedded(
+    tmp_path: Path,
+) -> None:
+    with (
+        start_server(
+            db=str(tmp_path / "flaky.db"),
+            embeddings=UnreachableQueryEmbeddings(64),
+            sandbox_dir=tmp_path / "sb",
+            files_dir=tmp_path / "f",
+        ) as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        store_id, target = load_corpus(c)
+        hits = c.vector_stores.search(store_id, query=QUESTION).data
+        assert hits[0].file_id == target
+        assert c.vector_stores.search(store_id, query="xylophone").data == []  # lexical only

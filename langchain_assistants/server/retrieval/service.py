@@ -559,7 +559,13 @@ class Retrieval:
             return []
         query_vector = None
         if self.embeddings is not None and query.strip():
-            query_vector = await self.embeddings.model.aembed_query(query)
+            try:
+                query_vector = await self.embeddings.model.aembed_query(query)
+            except Exception as exc:  # the provider is down: full-text ranking still answers
+                log.warning(
+                    "embedding the query failed (%s); searching full text only",
+                    type(exc).__name__,
+                )
         async with self.store.session(write=False) as s:
             allowed: set[tuple[str, str]] | None = None
             file_ids: set[str] | None = None
