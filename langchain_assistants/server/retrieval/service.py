@@ -138,7 +138,10 @@ class Retrieval:
         unique = list(dict.fromkeys(file_ids))
         for start in range(0, len(unique), 500):
             part = unique[start : start + 500]
-            rows = await s.execute(select(FileRow.id, FileRow.data).where(FileRow.id.in_(part)))
+            mine = [] if self.project is None else [FileRow.project == self.project]
+            rows = await s.execute(
+                select(FileRow.id, FileRow.data).where(FileRow.id.in_(part), *mine)
+            )
             names.update({r[0]: str(r[1].get("filename") or r[0]) for r in rows})
         return names
 
