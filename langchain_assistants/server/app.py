@@ -23,8 +23,8 @@ from .auth import KeyRing, request_project, watch_keys_file
 from .engine.runner import RunEngine
 from .errors import APIError, field_path
 from .limits import RequestSizeLimit, reject_nul_characters, too_large
-from .retrieval import Retrieval, resolve_embeddings
 from .playground import router as playground
+from .retrieval import Retrieval, resolve_embeddings
 from .routes import router
 from .routes.common import Services
 from .settings import ServerSettings
