@@ -412,9 +412,13 @@ class RunEngine:
                     "outputs of this required action in one request.",
                     param="tool_outputs",
                 )
-            step = next(
-                s for s in await self.store.open_steps(run["id"]) if s["type"] == "tool_calls"
-            )
+            open_steps = await self.store.open_steps(run["id"])
+            step = next((s for s in open_steps if s["type"] == "tool_calls"), None)
+            if step is None:  # a submit through another process took it meanwhile
+                current = await self.store.get(Kind.run, run["id"]) or run
+                raise bad_request(
+                    f'Runs in status "{current["status"]}" do not accept tool outputs.'
+                )
             calls = []
             for call in step["step_details"]["tool_calls"]:
                 if call["type"] == "function" and call["id"] in given:

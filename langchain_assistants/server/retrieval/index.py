@@ -23,6 +23,7 @@ from sqlalchemy import bindparam, delete, insert, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ..store import Store
+from ..store.schema import SCHEMA_LOCK_KEY
 from .chunking import Chunk
 from .tables import ChunkRow
 
@@ -55,6 +56,10 @@ class ChunkIndex:
     async def setup(self) -> None:
         """Create the full-text index (and the vector table when embeddings are on)."""
         async with self.store.engine.begin() as conn:
+            if not self.sqlite:  # several server processes may start at once
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY}
+                )
             if self.sqlite:
                 await conn.execute(
                     text(

@@ -14,9 +14,16 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from .tables import Base
 
+#: ``pg_advisory_xact_lock`` key that serializes schema preparation: several server
+#: processes starting at once on one PostgreSQL must not create the same tables twice.
+SCHEMA_LOCK_KEY = 0x4C434153_5343  # "LCAS" "SC"
+
 
 def prepare_schema(conn: Connection) -> None:
-    """Create missing tables, then add the columns an existing database lacks."""
+    """Create missing tables, then add the columns an existing database lacks (one
+    process at a time on PostgreSQL; its DDL is transactional)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
     Base.metadata.create_all(conn)
     _add_missing_columns(conn)
     # Indexes newer than an existing table (create_all only makes those of new tables).
