@@ -9,6 +9,9 @@ process, ``serve --workers``.
 
 from __future__ import annotations
 
+import asyncio
+import collections
+import contextlib
 import itertools
 import json
 import os
@@ -17,18 +20,18 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
-from openai import OpenAI
+from openai import AsyncOpenAI, OpenAI
 
 from langchain_assistants.testing.postgres import PostgresCluster
 
 from .helpers import WEATHER_TOOLS, text_of
-from .replicas import KEY, Replica, free_port, replicas
+from .replicas import KEY, Replica, RoundRobin, free_port, replicas
 
 SCRIPT = {
     "rules": [
@@ -257,3 +260,198 @@ def test_serve_workers_share_one_port_and_sqlite_refuses_them(
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
         log.close()
+
+
+# -- the whole picture: 100 conversations on three processes, one killed mid-run -----------
+
+BUSY_SCRIPT = {
+    "rules": [
+        {"match": "slow", "turns": [{"content": "never finishes", "delay_ms": 120_000}]},
+        {
+            "match": "weather",
+            "turns": [
+                {
+                    "tool_calls": [{"name": "get_weather", "args": {"location": "Oslo"}}],
+                    "delay_ms": 300,
+                },
+                {"content": "Done: {last_tool_output}", "delay_ms": 600},
+            ],
+        },
+        {"match": "", "turns": [{"content": "fine"}]},
+    ]
+}
+CONVERSATIONS = 100
+KILL_AFTER_RUNS = 40
+
+
+class Conversations:
+    """Drives the conversations through a round-robin client, retrying a request on
+    another process when the one it went to is gone."""
+
+    def __init__(self, rr: RoundRobin) -> None:
+        self.rr = rr
+        self.runs_created = 0
+        self.kill_now = asyncio.Event()
+
+    async def call(self, make: Callable[[AsyncOpenAI], Awaitable[Any]], avoid: int | None = None):  # type: ignore[no-untyped-def]
+        """``make(client)`` on the next live process (not ``avoid``); (index, result)."""
+        for _ in range(6):
+            index, client = self.rr.next(avoid=avoid)
+            try:
+                return index, await make(client)
+            except (openai.APIConnectionError, openai.InternalServerError):
+                if self.rr.replicas[index].alive:
+                    raise
+                await asyncio.sleep(0.2)  # it died under us: the next live one
+        raise AssertionError("no live process answered")
+
+    async def settle(self, thread_id: str, run_id: str) -> Any:
+        """Poll (anywhere) until the run is no longer queued or in progress."""
+        deadline = time.monotonic() + 120
+        while True:
+            _, run = await self.call(
+                lambda c: c.beta.threads.runs.retrieve(run_id, thread_id=thread_id)
+            )
+            if run.status not in ("queued", "in_progress", "cancelling"):
+                return run
+            assert time.monotonic() < deadline, f"run {run_id} stays {run.status}"
+            await asyncio.sleep(0.3)
+
+    async def create_run(self, thread_id: str, assistant_id: str) -> tuple[int, Any]:
+        try:
+            made = await self.call(
+                lambda c: c.beta.threads.runs.create(thread_id, assistant_id=assistant_id)
+            )
+        except openai.BadRequestError:  # a retry after the first attempt was committed
+            _, page = await self.call(lambda c: c.beta.threads.runs.list(thread_id, limit=1))
+            made = (-1, page.data[0])
+        self.runs_created += 1
+        if self.runs_created == KILL_AFTER_RUNS:
+            self.kill_now.set()
+        return made
+
+    async def tool_round_trip(self, number: int, assistant_id: str) -> dict[str, Any]:
+        _, thread = await self.call(
+            lambda c: c.beta.threads.create(
+                messages=[{"role": "user", "content": f"weather {number}"}]
+            )
+        )
+        creator, run = await self.create_run(thread.id, assistant_id)
+        run = await self.settle(thread.id, run.id)
+        submitted_on = None
+        if run.status == "requires_action":
+            call_id = run.required_action.submit_tool_outputs.tool_calls[0].id
+            outputs = [{"tool_call_id": call_id, "output": f"sunny {number}"}]
+            # BadRequest: a retry after the first attempt (to a process that died) was taken.
+            with contextlib.suppress(openai.BadRequestError):
+                submitted_on, _ = await self.call(
+                    lambda c: c.beta.threads.runs.submit_tool_outputs(
+                        run.id, thread_id=thread.id, tool_outputs=outputs
+                    ),
+                    avoid=creator,
+                )
+            run = await self.settle(thread.id, run.id)
+        return {
+            "thread": thread.id,
+            "run": run.id,
+            "kind": "tools",
+            "number": number,
+            "creator": creator,
+            "submitted_on": submitted_on,
+        }
+
+    async def cancelled_elsewhere(self, number: int, assistant_id: str) -> dict[str, Any]:
+        _, thread = await self.call(
+            lambda c: c.beta.threads.create(
+                messages=[{"role": "user", "content": f"slow {number}"}]
+            )
+        )
+        creator, run = await self.create_run(thread.id, assistant_id)
+        cancelled_on, _ = await self.call(
+            lambda c: c.beta.threads.runs.cancel(run.id, thread_id=thread.id), avoid=creator
+        )
+        await self.settle(thread.id, run.id)
+        return {
+            "thread": thread.id,
+            "run": run.id,
+            "kind": "cancel",
+            "number": number,
+            "creator": creator,
+            "cancelled_on": cancelled_on,
+        }
+
+
+@pytest.mark.slow
+def test_hundred_conversations_on_three_processes_one_killed_mid_run(
+    pg_db: str, tmp_path: Path
+) -> None:
+    script = tmp_path / "busy.json"
+    script.write_text(json.dumps(BUSY_SCRIPT))
+    extra = ("--run-lease-seconds", "3")
+    with replicas(pg_db, f"scripted:{script}", tmp_path, 3, extra=extra) as started:
+        outcomes, final = asyncio.run(_drive(started))
+    tools = [o for o in outcomes if o["kind"] == "tools"]
+    statuses = {o["run"]: final[o["run"]]["status"] for o in outcomes}
+    print("run statuses:", collections.Counter(statuses.values()))
+    # Every run ended, none stays locked (checked in _drive by adding a message to each).
+    assert set(statuses.values()) <= {"completed", "failed", "cancelled", "expired"}
+    completed = [o for o in tools if statuses[o["run"]] == "completed"]
+    assert len(completed) >= CONVERSATIONS // 3  # most survive; the killed one's fail
+    assert any(o["submitted_on"] not in (None, o["creator"]) for o in completed)
+    failed = [r for r, s in statuses.items() if s == "failed"]
+    assert failed, "the killed process executed some runs"
+    assert all("server stopped" in final[r]["last_error"] for r in failed)
+    for o in completed:  # nothing committed is lost: the question, the answer, the check
+        texts = final[o["thread"] + ":messages"]
+        assert f"weather {o['number']}" in texts and f"Done: sunny {o['number']}" in texts
+        assert "checked" in texts
+    # A cancel through another process than the executor stopped the run there.
+    cancels = [o for o in outcomes if o["kind"] == "cancel" and o["creator"] != 2]
+    assert cancels and all(statuses[o["run"]] == "cancelled" for o in cancels)
+
+
+async def _drive(started: list[Replica]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    rr = RoundRobin(started)
+    work = Conversations(rr)
+    try:
+        _, assistant = await work.call(
+            lambda c: c.beta.assistants.create(model="gpt-4o", tools=WEATHER_TOOLS)
+        )
+
+        async def killer() -> None:
+            await work.kill_now.wait()
+            await asyncio.sleep(0.5)  # runs are in flight on it
+            await asyncio.to_thread(started[2].kill)
+
+        kill = asyncio.create_task(killer())
+        outcomes = await asyncio.gather(
+            *(
+                work.cancelled_elsewhere(n, assistant.id)
+                if n % 10 == 0
+                else work.tool_round_trip(n, assistant.id)
+                for n in range(CONVERSATIONS)
+            )
+        )
+        await kill
+        final: dict[str, Any] = {}
+        for o in outcomes:
+            run = await work.settle(o["thread"], o["run"])
+            final[o["run"]] = {
+                "status": run.status,
+                "last_error": run.last_error.message if run.last_error else "",
+            }
+            # The thread is not locked (the dead process's runs ended after its lease).
+            await work.call(
+                lambda c, t=o["thread"]: c.beta.threads.messages.create(
+                    t, role="user", content="checked"
+                )
+            )
+            _, page = await work.call(
+                lambda c, t=o["thread"]: c.beta.threads.messages.list(t, limit=100)
+            )
+            final[o["thread"] + ":messages"] = [
+                block.text.value for m in page.data for block in m.content if block.type == "text"
+            ]
+        return list(outcomes), final
+    finally:
+        await rr.close()

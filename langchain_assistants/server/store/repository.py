@@ -75,6 +75,11 @@ class Store:
             kwargs["connect_args"] = {"timeout": 30}
         if self.is_sqlite and sqlite_vec:
             kwargs["module"] = aiosqlite_dbapi()
+        if not self.is_sqlite:
+            # Concurrent requests and runs each hold a connection briefly; SQLAlchemy's
+            # default (5 + 10 overflow) queues them under load. Several processes share
+            # the server's max_connections (100 by default): 3 processes fit.
+            kwargs |= {"pool_size": 10, "max_overflow": 20}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
