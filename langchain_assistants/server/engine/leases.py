@@ -66,7 +66,7 @@ class RunLeases:
                 continue
             try:
                 found = await renew(self.store, self.owner, run_ids, self.lease_ms)
-            except Exception:  # the database is away: retry; the lease has slack
-                log.exception("renewing run leases failed")
+            except Exception as exc:  # the database is away: retry; the lease has slack
+                log.warning("renewing run leases failed (%s: %s)", type(exc).__name__, exc)
                 continue
             self._on_found({run_id: found.get(run_id, ("deleted", None)) for run_id in run_ids})
