@@ -114,6 +114,9 @@ def test_ten_clients_racing_on_one_thread_across_processes_one_wins(
     for replica in three:
         with pytest.raises(openai.BadRequestError, match="while a run"):
             replica.client().beta.threads.messages.create(thread.id, role="user", content="x")
+    # Metadata changes through another process than the executor touch nothing else.
+    updated = clients[2].beta.threads.runs.update(won[0], thread_id=thread.id, metadata={"k": "v"})
+    assert updated.metadata == {"k": "v"} and updated.status in ("queued", "in_progress")
     wait_for(lambda: status(clients[1], thread.id, won[0]) == "completed", "the run to end")
     runs = clients[2].beta.threads.runs.list(thread.id).data
     assert [r.id for r in runs] == won

@@ -89,8 +89,9 @@ async def retrieve_run(thread_id: str, run_id: str, svc: Svc) -> JSONResponse:
 async def modify_run(thread_id: str, run_id: str, body: MetadataUpdate, svc: Svc) -> JSONResponse:
     run = await fetch_run(svc, thread_id, run_id)
     if body.metadata is not None:
-        run = checked(Run, {**run, "metadata": body.metadata})
-        await svc.store.save_run(run)
+        checked(Run, {**run, "metadata": body.metadata})
+        # Only the metadata: the run's status may be moving on in another process.
+        run = await svc.store.save_run_metadata(run_id, body.metadata) or run
     return run_response(svc, run)
 
 

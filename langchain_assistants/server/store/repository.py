@@ -332,6 +332,23 @@ class Store:
             )
             return bool(getattr(result, "rowcount", 0))
 
+    async def save_run_metadata(
+        self, run_id: str, metadata: dict[str, str]
+    ) -> dict[str, Any] | None:
+        """Replace a run's metadata and nothing else (the run may be changing status in
+        another process meanwhile); the run as stored, or None if it does not exist."""
+        async with self._session(write=True) as s:
+            data = await s.scalar(
+                select(RunRow.data)
+                .where(RunRow.id == run_id, *self._mine(RunRow))
+                .with_for_update()
+            )
+            if data is None:
+                return None
+            run = {**data, "metadata": metadata}
+            await s.execute(update(RunRow).where(RunRow.id == run_id).values(data=run))
+            return run
+
     async def open_steps(self, run_id: str) -> list[dict[str, Any]]:
         async with self._session(write=False) as s:
             rows = (
