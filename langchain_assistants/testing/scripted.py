@@ -49,6 +49,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 __all__ = [
+    "FIRST_CITATION",
     "LAST_TOOL_OUTPUT",
     "Script",
     "ScriptRule",
@@ -62,10 +63,15 @@ __all__ = [
 LAST_TOOL_OUTPUT = "{last_tool_output}"
 # ``{last_tool_output[key]}``: one field of a tool output that is a JSON object, stripped.
 _FIELD_PLACEHOLDER = re.compile(r"\{last_tool_output\[(\w+)\]\}")
+#: ``{first_citation}``: the first citation marker (``【0:0†notes.md】``) in the latest tool
+#: output, e.g. of ``file_search``, so a scripted answer can cite what it found.
+FIRST_CITATION = "{first_citation}"
+_CITATION_MARKER = re.compile(r"【\d+:\d+†[^】]*】")
 
 
 def fill_placeholders(content: str, last_tool_output: str) -> str:
-    """Replace ``{last_tool_output}`` and ``{last_tool_output[key]}``; other braces stay."""
+    """Replace ``{last_tool_output}``, ``{last_tool_output[key]}`` and
+    ``{first_citation}``; other braces stay."""
 
     def field(match: re.Match[str]) -> str:
         try:
@@ -75,6 +81,8 @@ def fill_placeholders(content: str, last_tool_output: str) -> str:
         item = value.get(match.group(1), "") if isinstance(value, dict) else ""
         return str(item).strip()
 
+    citation = _CITATION_MARKER.search(last_tool_output)
+    content = content.replace(FIRST_CITATION, citation.group(0) if citation else "")
     return _FIELD_PLACEHOLDER.sub(field, content).replace(LAST_TOOL_OUTPUT, last_tool_output)
 
 

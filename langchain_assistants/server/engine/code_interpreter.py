@@ -36,6 +36,14 @@ class CodeInterpreter:
         self.settings = settings
         self.store = store
 
+    def pending_entry(self, call: ToolCall) -> dict[str, Any]:
+        code = str(call.args.get("input", ""))
+        return {
+            "id": call.id,
+            "type": CODE_INTERPRETER,
+            "code_interpreter": {"input": code, "outputs": []},
+        }
+
     def workdir(self, thread_id: str) -> Path:
         return Path(self.settings.sandbox_root) / thread_id
 

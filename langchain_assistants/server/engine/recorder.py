@@ -16,6 +16,7 @@ from openai.types.beta.threads.runs import RunStep
 from ..store import Kind, Store
 from ..wire import checked, message_object, now, step_object, text_block
 from .events import EventBus
+from .file_search import public_step
 
 
 class RunRecorder:
@@ -35,10 +36,15 @@ class RunRecorder:
         self.publish(run["id"], "thread.run.step.in_progress", step)
         return step
 
-    async def finish_step(self, step: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    async def finish_step(
+        self, step: dict[str, Any], *, show_result_content: bool = False, **fields: Any
+    ) -> dict[str, Any]:
+        """Store the step in full; its event shows file_search result content only if the
+        run's ``include[]`` asked for it."""
         step = checked(RunStep, {**step, **fields})
         await self.store.save(Kind.step, step)
-        self.publish(step["run_id"], f"thread.run.step.{step['status']}", step)
+        shown = public_step(step, show_result_content)
+        self.publish(step["run_id"], f"thread.run.step.{step['status']}", shown)
         return step
 
     async def open_message(self, run: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -68,9 +74,10 @@ class RunRecorder:
         *,
         cut_short: bool = False,
         image_ids: Sequence[str] = (),
+        annotations: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Store the message's final text (and the run's figures); ``cut_short`` (a token
-        limit) marks it incomplete."""
+        """Store the message's final text with its annotations (and the run's figures);
+        ``cut_short`` (a token limit) marks it incomplete."""
         stamp = now()
         ending: dict[str, Any] = {"status": "completed", "completed_at": stamp}
         if cut_short:
@@ -80,7 +87,9 @@ class RunRecorder:
                 "incomplete_details": {"reason": "max_tokens"},
             }
         images = [{"type": "image_file", "image_file": {"file_id": i}} for i in image_ids]
-        message = checked(Message, {**message, **ending, "content": [text_block(text), *images]})
+        block = text_block(text)
+        block["text"]["annotations"] = list(annotations)
+        message = checked(Message, {**message, **ending, "content": [block, *images]})
         await self.store.save(Kind.message, message)
         self.publish(message["run_id"], f"thread.message.{message['status']}", message)
         await self.finish_step(step, status="completed", completed_at=stamp, usage=usage)

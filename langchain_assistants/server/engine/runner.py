@@ -18,12 +18,15 @@ from openai.types.beta.threads import Message, Run
 from openai.types.beta.threads.runs import RunStep
 
 from ..errors import bad_request
+from ..retrieval import Retrieval
 from ..settings import ServerSettings
 from ..store import Kind, Store
 from ..wire import ACTIVE_RUN_STATUSES, checked, now
+from .citations import CitationBook
 from .code_interpreter import CodeInterpreter
 from .conversation import build_prompt, tool_result_entries
 from .events import EventBus
+from .file_search import FileSearch, wants_content
 from .hosted import HostedResult, HostedTool
 from .models import ModelResolver, with_sampling
 from .recorder import RunRecorder
@@ -75,14 +78,18 @@ def error_code(exc: BaseException) -> str:
 
 
 class RunEngine:
-    def __init__(self, store: Store, settings: ServerSettings) -> None:
+    def __init__(
+        self, store: Store, settings: ServerSettings, retrieval: Retrieval | None = None
+    ) -> None:
         self.store = store
         self.settings = settings
+        self.retrieval = retrieval or Retrieval(store, settings)
         self.bus = EventBus()
         self.recorder = RunRecorder(store, self.bus)
         # Tools the server executes itself, by the function name the model calls.
         self.hosted: dict[str, HostedTool] = {
-            tool.name: tool for tool in (CodeInterpreter(settings, store),)
+            tool.name: tool
+            for tool in (CodeInterpreter(settings, store), FileSearch(store, self.retrieval))
         }
         self.models = ModelResolver(settings.model)
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -258,11 +265,16 @@ class RunEngine:
             details = {"type": "tool_calls", "tool_calls": calls}
             transcript, _ = await self.store.run_state(run["id"])
             transcript += tool_result_entries([(i, given[i] or "") for i in expected])
+            show = wants_content((await self.store.tool_state(run["id"])).get("include"))
             queued = checked(Run, {**run, "status": "queued", "required_action": None})
             self._live[run["id"]] = dict(queued)  # claim it before any await
             try:
                 await self.recorder.finish_step(
-                    step, status="completed", completed_at=now(), step_details=details
+                    step,
+                    status="completed",
+                    completed_at=now(),
+                    step_details=details,
+                    show_result_content=show,
                 )
                 await self.store.save_run(queued, transcript=transcript)
             except BaseException:
@@ -296,13 +308,20 @@ class RunEngine:
         step_status = {"cancelled": "cancelled", "expired": "expired"}.get(status, "failed")
         at_field = {"cancelled": "cancelled_at", "expired": "expired_at"}.get(status, "failed_at")
         reason = {"cancelled": "run_cancelled", "expired": "run_expired"}.get(status, "run_failed")
+        show = wants_content((await self.store.tool_state(run["id"])).get("include"))
         for step in await self.store.open_steps(run["id"]):
             extra = (
                 {"last_error": fields["last_error"]}
                 if status == "failed" and fields.get("last_error")
                 else {}
             )
-            await self.recorder.finish_step(step, status=step_status, **{at_field: stamp}, **extra)
+            await self.recorder.finish_step(
+                step,
+                status=step_status,
+                show_result_content=show,
+                **{at_field: stamp},
+                **extra,
+            )
         for message in await self.store.open_messages(run["id"]):
             message = checked(
                 Message,
@@ -365,8 +384,18 @@ class RunEngine:
         transcript, usage = await self.store.run_state(run["id"])
         usage = usage or dict(ZERO_USAGE)
         images: list[str] = []  # figures drawn in this run, shown in its answer
+        tool_state = await self.store.tool_state(run["id"])
+        show = wants_content(tool_state.get("include"))
+        citations = CitationBook.from_state(tool_state.get("citations"))
         while True:
-            turn = ModelTurn(self.recorder, run, images=images)
+            turn = ModelTurn(
+                self.recorder,
+                run,
+                images=images,
+                hosted=self.hosted,
+                citations=citations,
+                show_result_content=show,
+            )
             await turn.stream(bound, build_prompt(run, thread_messages, transcript))
             turn_usage = turn.usage
             usage = add_usage(usage, turn_usage)
@@ -401,9 +430,14 @@ class RunEngine:
                 by_id.get(entry["id"], entry) for entry in step["step_details"]["tool_calls"]
             ]
             pending = [c for c in calls if c.name not in self.hosted]
+            tool_state = {**tool_state, "citations": citations.to_state()}
             if reason := limit_reached(run, usage, turn_usage):
                 await self.recorder.finish_step(
-                    step, status="completed", completed_at=now(), usage=turn_usage
+                    step,
+                    status="completed",
+                    completed_at=now(),
+                    usage=turn_usage,
+                    show_result_content=show,
                 )
                 await self._finish(run, "incomplete", usage, incomplete_details={"reason": reason})
                 return
@@ -425,14 +459,20 @@ class RunEngine:
                 await self._transition(
                     run,
                     "requires_action",
-                    {"transcript": transcript, "usage": usage},
+                    {"transcript": transcript, "usage": usage, "tool_state": tool_state},
                     required_action=required,
                 )
                 self.bus.close(run["id"])
                 return
-            await self.store.save_run(run, transcript=transcript, usage=usage)
+            await self.store.save_run(
+                run, transcript=transcript, usage=usage, tool_state=tool_state
+            )
             await self.recorder.finish_step(
-                step, status="completed", completed_at=now(), usage=turn_usage
+                step,
+                status="completed",
+                completed_at=now(),
+                usage=turn_usage,
+                show_result_content=show,
             )
 
     async def _finish(

@@ -11,8 +11,9 @@ from fastapi import Depends, Query, Request
 from sse_starlette import EventSourceResponse
 
 from ..engine.events import Event
+from ..engine.file_search import RESULT_CONTENT
 from ..engine.runner import RunEngine
-from ..errors import not_found
+from ..errors import bad_request, not_found
 from ..settings import ServerSettings
 from ..store import Kind, Page, Store
 from ..wire import list_object
@@ -67,6 +68,24 @@ def list_params(
 
 
 Lister = Annotated[ListParams, Depends(list_params)]
+
+
+def include_param(
+    include: Annotated[list[str] | None, Query(alias="include[]")] = None,
+) -> list[str]:
+    """``include[]`` of run create and step list/retrieve (the SDK sends brackets)."""
+    values = list(include or [])
+    for value in values:
+        if value != RESULT_CONTENT:
+            raise bad_request(
+                f"Invalid value for 'include[]': {value!r}; the only supported value is "
+                f"{RESULT_CONTENT!r}.",
+                param="include[]",
+            )
+    return values
+
+
+Include = Annotated[list[str], Depends(include_param)]
 
 
 async def list_page(

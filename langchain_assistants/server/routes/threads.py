@@ -14,6 +14,7 @@ from ..store import Kind
 from ..wire import checked, deleted_object, thread_object, user_message
 from .common import Services, Svc, fetch
 from .runs import launch_run
+from .tool_resources import add_to_thread_store, check_attachments, resolve_tool_resources
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 
@@ -21,10 +22,11 @@ router = APIRouter(prefix="/threads", tags=["threads"])
 async def new_thread(
     svc: Services, body: ThreadCreate, tool_resources: Any = None
 ) -> dict[str, Any]:
-    thread = thread_object(
-        metadata=body.metadata, tool_resources=body.tool_resources or tool_resources
-    )
+    searchable = await check_attachments(svc, body.messages or [])
+    resources = await resolve_tool_resources(svc, body.tool_resources or tool_resources, "thread")
+    thread = thread_object(metadata=body.metadata, tool_resources=resources)
     await svc.store.insert(Kind.thread, thread)
+    thread = await add_to_thread_store(svc, thread, searchable)
     if body.messages:
         await svc.store.insert_many(
             Kind.message,
@@ -54,7 +56,10 @@ async def retrieve_thread(thread_id: str, svc: Svc) -> dict[str, Any]:
 @router.post("/{thread_id}")
 async def modify_thread(thread_id: str, body: ThreadUpdate, svc: Svc) -> dict[str, Any]:
     thread = await fetch(svc, Kind.thread, thread_id)
-    thread = checked(Thread, {**thread, **body.model_dump(exclude_unset=True)})
+    changes = body.model_dump(exclude_unset=True)
+    if "tool_resources" in changes:
+        changes["tool_resources"] = await resolve_tool_resources(svc, body.tool_resources, "thread")
+    thread = checked(Thread, {**thread, **changes})
     await svc.store.save(Kind.thread, thread)
     return thread
 
