@@ -87,12 +87,22 @@ async def resolve_tool_resources(
 async def check_attachments(svc: Services, messages: Sequence[MessageCreate]) -> list[str]:
     """Validate the messages' attachments; return the files to add for ``file_search``.
 
-    Raises 400 for an unknown tool type, 404 for a file that does not exist.
+    Raises 400 for an unknown tool type, 404 for a ``file_search`` file that does not exist.
     """
     searchable: list[str] = []
     for m, message in enumerate(messages):
         for a, attachment in enumerate(message.attachments or []):
             where = f"attachments[{a}]" if len(messages) == 1 else f"messages[{m}].attachments[{a}]"
+            types = [tool.get("type") for tool in attachment.tools or []]
+            for t, kind in enumerate(types):
+                if kind not in ATTACHMENT_TOOLS:
+                    raise bad_request(
+                        f"Invalid '{where}.tools[{t}].type': expected 'code_interpreter' or "
+                        f"'file_search', got {kind!r}.",
+                        param=f"{where}.tools[{t}].type",
+                    )
+            if "file_search" not in types or attachment.file_id in searchable:
+                continue
             if await svc.store.get(Kind.file, attachment.file_id) is None:
                 raise APIError(
                     404,
@@ -100,15 +110,7 @@ async def check_attachments(svc: Services, messages: Sequence[MessageCreate]) ->
                     param=f"{where}.file_id",
                     code="not_found",
                 )
-            for t, tool in enumerate(attachment.tools or []):
-                if tool.get("type") not in ATTACHMENT_TOOLS:
-                    raise bad_request(
-                        f"Invalid '{where}.tools[{t}].type': expected 'code_interpreter' or "
-                        f"'file_search', got {tool.get('type')!r}.",
-                        param=f"{where}.tools[{t}].type",
-                    )
-                if tool["type"] == "file_search" and attachment.file_id not in searchable:
-                    searchable.append(attachment.file_id)
+            searchable.append(attachment.file_id)
     return searchable
 
 
