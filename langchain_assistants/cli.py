@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,7 +34,33 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="require 'Authorization: Bearer KEY' (env LANGCHAIN_ASSISTANTS_API_KEY)",
     )
+    serve.add_argument(
+        "--embeddings",
+        default=None,
+        help="embeddings for hybrid retrieval: an init_embeddings string "
+        "(openai:text-embedding-3-small, ollama:nomic-embed-text) or fake:DIM (offline, "
+        "deterministic); without it retrieval is full-text only",
+    )
     serve.add_argument("--run-expiry-seconds", type=float, default=600.0)
+    serve.add_argument(
+        "--files-dir",
+        default=None,
+        help="directory for file bytes (default: beside the SQLite database, "
+        "'<db>-files'); on PostgreSQL it must be shared by every server process",
+    )
+    serve.add_argument(
+        "--file-storage",
+        choices=("directory", "database"),
+        default=None,
+        help="where file bytes live: a directory, or the database's file_blobs table "
+        "(default: directory on SQLite, database on PostgreSQL unless --files-dir is given)",
+    )
+    serve.add_argument(
+        "--max-file-bytes",
+        type=int,
+        default=512 * 1024 * 1024,
+        help="largest accepted upload in bytes (default 512 MB; larger answers 413)",
+    )
     serve.add_argument("--log-level", default="info")
     return parser
 
@@ -53,13 +80,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         model=args.model,
         api_key=args.api_key,
         run_expiry_seconds=args.run_expiry_seconds,
+        embeddings=args.embeddings,
+        files_dir=Path(args.files_dir) if args.files_dir else None,
+        file_storage=args.file_storage,
+        max_file_bytes=args.max_file_bytes,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     model = settings.model or "none (runs need a model spec on the assistant)"
     auth = "required" if settings.api_key else "off"
     url = f"http://{args.host}:{args.port}/v1"
-    print(f"langchain-assistants: {url}  db={args.db}  model={model}  auth={auth}", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    files = "database" if settings.file_storage_kind == "database" else str(settings.files_root)
+    print(
+        f"langchain-assistants: {url}  db={args.db}  model={model}  auth={auth}  files={files}",
+        file=sys.stderr,
+    )
+    try:
+        app = create_app(settings)
+    except (ImportError, ValueError) as exc:
+        print(f"Cannot load --embeddings {args.embeddings!r}: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"langchain-assistants: retrieval {app.state.services.retrieval.describe()}",
+        file=sys.stderr,
+    )
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 

@@ -11,14 +11,18 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from langchain_core.embeddings import Embeddings
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .engine.runner import RunEngine
 from .errors import APIError, unauthorized
+from .retrieval import Retrieval, resolve_embeddings
 from .routes import router
 from .routes.common import Services
 from .settings import ServerSettings
 from .store import Store
+from .store.blobs import BlobStore, DatabaseBlobStore, DirectoryBlobStore
+from .store.files import FileStore
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +47,38 @@ def _param(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def create_app(settings: ServerSettings | None = None) -> FastAPI:
-    """Build the server app; storage is opened and stale runs recovered at start-up."""
+def blob_store(settings: ServerSettings, store: Store) -> BlobStore:
+    """Where file bytes go (see ``ServerSettings.file_storage_kind``)."""
+    if settings.file_storage_kind == "database":
+        return DatabaseBlobStore(store)
+    return DirectoryBlobStore(settings.files_root)
+
+
+def create_app(
+    settings: ServerSettings | None = None, *, embeddings: Embeddings | None = None
+) -> FastAPI:
+    """Build the server app; storage is opened and stale runs recovered at start-up.
+
+    ``embeddings`` (an object) or ``settings.embeddings`` (a spec) turns on hybrid search.
+    """
     settings = settings or ServerSettings.from_env()
-    store = Store(settings.database_url)
-    engine = RunEngine(store, settings)
+    embedding_model = resolve_embeddings(settings, embeddings)
+    store = Store(settings.database_url, sqlite_vec=embedding_model is not None)
+    files = FileStore(store, blob_store(settings, store))
+    retrieval = Retrieval(store, settings, embedding_model, files=files)
+    engine = RunEngine(store, settings, files, retrieval)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await store.create_all()
+        await retrieval.startup()
+        await files.blobs.sweep()
         await engine.startup()
         try:
             yield
         finally:
             await engine.shutdown()
+            await retrieval.shutdown()
             await store.close()
 
     app = FastAPI(
@@ -65,7 +87,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
-    app.state.services = Services(settings=settings, store=store, engine=engine)
+    app.state.services = Services(
+        settings=settings, store=store, engine=engine, files=files, retrieval=retrieval
+    )
     auth = [Depends(_auth_dependency(settings))]
     app.include_router(router, prefix="/v1", dependencies=auth)
     app.include_router(router, dependencies=auth, include_in_schema=False)

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import Any
 
 import uvicorn
+from langchain_core.embeddings import Embeddings
 from pydantic import SecretStr
 
 from .app import create_app
@@ -60,6 +61,7 @@ def start_server(
     host: str = "127.0.0.1",
     port: int = 0,
     startup_timeout: float = 30.0,
+    embeddings: str | Embeddings | None = None,
     **settings: Any,
 ) -> RunningServer:
     """Start the server and return once it accepts requests.
@@ -67,6 +69,8 @@ def start_server(
     ``db`` defaults to a SQLite file in a temporary directory removed at ``stop()``;
     ``port=0`` picks a free port. Without ``api_key`` the server accepts any key and
     the returned ``api_key`` is a placeholder for clients that require one.
+    ``embeddings`` (a spec such as ``fake:256``, or an Embeddings object) turns on
+    hybrid retrieval.
     """
     tmpdir = None
     if db is None:
@@ -77,10 +81,12 @@ def start_server(
         model=model,
         api_key=None if api_key is None else SecretStr(api_key),
         run_expiry_seconds=run_expiry_seconds,
+        embeddings=embeddings if isinstance(embeddings, str) else None,
         **settings,
     )
+    app = create_app(config, embeddings=None if isinstance(embeddings, str) else embeddings)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(config), host=host, port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
     )
     thread = threading.Thread(target=server.run, name="langchain-assistants-server", daemon=True)
     thread.start()

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from ...sandbox import arun_python
 from ..settings import ServerSettings
-from ..store import Kind, Store
-from ..wire import file_object
+from ..store import Store
+from ..store.files import FileStore
 from .hosted import HostedResult
 from .tools import CODE_INTERPRETER
 
@@ -32,9 +32,10 @@ class CodeInterpreter:
 
     name = CODE_INTERPRETER
 
-    def __init__(self, settings: ServerSettings, store: Store) -> None:
+    def __init__(self, settings: ServerSettings, store: Store, files: FileStore) -> None:
         self.settings = settings
         self.store = store
+        self.files = files
 
     def pending_entry(self, call: ToolCall) -> dict[str, Any]:
         code = str(call.args.get("input", ""))
@@ -58,9 +59,9 @@ class CodeInterpreter:
         )
         image_ids = []
         for image in result.images:
-            content = image.read_bytes()
-            stored = file_object(image.name, len(content))
-            await self.store.insert(Kind.file, stored, content=content)
+            stored = await self.files.put_path(
+                image, filename=image.name, purpose="assistants_output"
+            )
             image_ids.append(stored["id"])
         outputs = code_outputs(result.logs, image_ids)
         turn.publish_code_outputs(call, outputs)

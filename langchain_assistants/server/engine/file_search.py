@@ -14,6 +14,7 @@ import asyncio
 import time
 from typing import TYPE_CHECKING, Any
 
+from ..errors import APIError
 from ..store import Kind, Store
 from .citations import search_output
 from .hosted import HostedResult
@@ -138,9 +139,11 @@ class FileSearch:
         while time.monotonic() < deadline:
             pending = 0
             for store_id in vector_store_ids:
-                vector_store = await self.retrieval.get_vector_store(store_id)
-                if vector_store is not None:
-                    pending += int(vector_store["file_counts"]["in_progress"])
+                try:
+                    vector_store = await self.retrieval.get_vector_store(store_id)
+                except APIError:  # deleted meanwhile: nothing to wait for
+                    continue
+                pending += int(vector_store["file_counts"]["in_progress"])
             if not pending:
                 return
             await asyncio.sleep(delay)

@@ -21,6 +21,7 @@ from ..errors import bad_request
 from ..retrieval import Retrieval
 from ..settings import ServerSettings
 from ..store import Kind, Store
+from ..store.files import FileStore
 from ..wire import ACTIVE_RUN_STATUSES, checked, now
 from .citations import CitationBook
 from .code_interpreter import CodeInterpreter
@@ -79,17 +80,21 @@ def error_code(exc: BaseException) -> str:
 
 class RunEngine:
     def __init__(
-        self, store: Store, settings: ServerSettings, retrieval: Retrieval | None = None
+        self, store: Store, settings: ServerSettings, files: FileStore, retrieval: Retrieval
     ) -> None:
         self.store = store
         self.settings = settings
-        self.retrieval = retrieval or Retrieval(store, settings)
+        self.files = files
+        self.retrieval = retrieval
         self.bus = EventBus()
         self.recorder = RunRecorder(store, self.bus)
         # Tools the server executes itself, by the function name the model calls.
         self.hosted: dict[str, HostedTool] = {
             tool.name: tool
-            for tool in (CodeInterpreter(settings, store), FileSearch(store, self.retrieval))
+            for tool in (
+                CodeInterpreter(settings, store, files),
+                FileSearch(store, retrieval),
+            )
         }
         self.models = ModelResolver(settings.model)
         self._tasks: dict[str, asyncio.Task[None]] = {}

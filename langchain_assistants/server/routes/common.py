@@ -14,8 +14,10 @@ from ..engine.events import Event
 from ..engine.file_search import RESULT_CONTENT
 from ..engine.runner import RunEngine
 from ..errors import bad_request, not_found
+from ..retrieval import Retrieval
 from ..settings import ServerSettings
 from ..store import Kind, Page, Store
+from ..store.files import FileStore
 from ..wire import list_object
 
 
@@ -24,6 +26,8 @@ class Services:
     settings: ServerSettings
     store: Store
     engine: RunEngine
+    retrieval: Retrieval
+    files: FileStore
 
 
 def services(request: Request) -> Services:

@@ -65,16 +65,20 @@ async def resolve_tool_resources(
             param=f"{PARAM}.vector_store_ids",
         )
     for i, store_id in enumerate(ids):
-        if await svc.engine.retrieval.get_vector_store(store_id) is None:
+        try:
+            await svc.retrieval.get_vector_store(store_id)
+        except APIError as exc:
+            if exc.status_code != 404:
+                raise
             raise APIError(
                 404,
                 f"No vector store found with id '{store_id}'.",
                 param=f"{PARAM}.vector_store_ids[{i}]",
                 code="not_found",
-            )
+            ) from None
     for i, spec in enumerate(inline):
         file_ids = _list_of_ids(spec.get("file_ids"), f"{PARAM}.vector_stores[{i}].file_ids")
-        created = await svc.engine.retrieval.create_vector_store(
+        created = await svc.retrieval.create_vector_store(
             file_ids=file_ids,
             chunking_strategy=spec.get("chunking_strategy"),
             metadata=spec.get("metadata"),
@@ -103,7 +107,7 @@ async def check_attachments(svc: Services, messages: Sequence[MessageCreate]) ->
                     )
             if "file_search" not in types or attachment.file_id in searchable:
                 continue
-            if await svc.store.get(Kind.file, attachment.file_id) is None:
+            if await svc.files.get(attachment.file_id) is None:
                 raise APIError(
                     404,
                     f"No file found with id '{attachment.file_id}'.",
@@ -120,7 +124,7 @@ async def add_to_thread_store(
     """Add files to the thread's vector store (created on demand); return the thread."""
     if not file_ids:
         return thread
-    retrieval = svc.engine.retrieval
+    retrieval = svc.retrieval
     resources = dict(thread.get("tool_resources") or {})
     store_ids = list((resources.get("file_search") or {}).get("vector_store_ids") or [])
     if store_ids:

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from ..wire import ACTIVE_RUN_STATUSES
+from .sqlite_ext import aiosqlite_dbapi, load_sqlite_vec
 from .tables import AssistantRow, Base, FileRow, MessageRow, RunRow, StepRow, ThreadRow
 
 
@@ -56,7 +57,8 @@ class Page:
 class Store:
     """Async access to the database named by a SQLAlchemy URL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, sqlite_vec: bool = False) -> None:
+        """``sqlite_vec`` loads the sqlite-vec extension into every SQLite connection."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
@@ -64,9 +66,13 @@ class Store:
             kwargs["poolclass"] = StaticPool
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
+        if self.is_sqlite and sqlite_vec:
+            kwargs["module"] = aiosqlite_dbapi()
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        if self.is_sqlite and sqlite_vec:
+            event.listen(self.engine.sync_engine, "connect", load_sqlite_vec)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Single writer on SQLite; on an in-memory database the one connection is shared,
         # so reads take the lock too.
@@ -81,7 +87,8 @@ class Store:
         await self.engine.dispose()
 
     @asynccontextmanager
-    async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+    async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        """A transaction; ``write`` ones are serialized on SQLite (see the module doc)."""
         lock = self._write_lock if (write or self._lock_reads) else None
         if lock is None:
             async with self._sessions() as session, session.begin():
@@ -93,14 +100,14 @@ class Store:
     # -- single objects ---------------------------------------------------------------
 
     async def insert(self, kind: Kind, data: dict[str, Any], **columns: Any) -> None:
-        async with self._session(write=True) as s:
+        async with self.session(write=True) as s:
             s.add(kind.table(id=data["id"], created_at=data["created_at"], data=data, **columns))
 
     async def insert_many(
         self, kind: Kind, rows: list[tuple[dict[str, Any], dict[str, Any]]]
     ) -> None:
         """Insert several ``(data, columns)`` rows in one transaction, in order."""
-        async with self._session(write=True) as s:
+        async with self.session(write=True) as s:
             for data, columns in rows:
                 s.add(
                     kind.table(id=data["id"], created_at=data["created_at"], data=data, **columns)
@@ -108,34 +115,29 @@ class Store:
                 await s.flush()
 
     async def get(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
-        async with self._session(write=False) as s:
+        async with self.session(write=False) as s:
             row = await s.scalar(select(kind.table.data).where(kind.table.id == object_id))
             return dict(row) if row is not None else None
 
     async def save(self, kind: Kind, data: dict[str, Any], **columns: Any) -> None:
         """Replace an object's data (and any extra columns)."""
-        async with self._session(write=True) as s:
+        async with self.session(write=True) as s:
             await s.execute(
                 update(kind.table).where(kind.table.id == data["id"]).values(data=data, **columns)
             )
 
     async def delete(self, kind: Kind, object_id: str) -> bool:
-        async with self._session(write=True) as s:
+        async with self.session(write=True) as s:
             result = await s.execute(delete(kind.table).where(kind.table.id == object_id))
             return bool(getattr(result, "rowcount", 0))
 
     async def delete_thread(self, thread_id: str) -> bool:
         """Delete a thread with its messages, runs and steps, atomically."""
-        async with self._session(write=True) as s:
+        async with self.session(write=True) as s:
             for table in (MessageRow, StepRow, RunRow):
                 await s.execute(delete(table).where(table.thread_id == thread_id))
             result = await s.execute(delete(ThreadRow).where(ThreadRow.id == thread_id))
             return bool(getattr(result, "rowcount", 0))
-
-    async def file_content(self, file_id: str) -> bytes | None:
-        async with self._session(write=False) as s:
-            content = await s.scalar(select(FileRow.content).where(FileRow.id == file_id))
-            return bytes(content) if content is not None else None
 
     # -- lists ------------------------------------------------------------------------
 
@@ -151,7 +153,7 @@ class Store:
     ) -> Page:
         """A page in ``order`` by creation; ``after``/``before`` are cursor ids."""
         table = kind.table
-        async with self._session(write=False) as s:
+        async with self.session(write=False) as s:
             query = select(table.data)
             for column, value in filters.items():
                 if value is not None:
@@ -186,7 +188,7 @@ class Store:
         self, thread_id: str, *, exclude_run: str | None = None
     ) -> list[dict[str, Any]]:
         """Every message of a thread in creation order (the model's context)."""
-        async with self._session(write=False) as s:
+        async with self.session(write=False) as s:
             query = select(MessageRow.data).where(MessageRow.thread_id == thread_id)
             if exclude_run is not None:
                 query = query.where(
@@ -199,7 +201,7 @@ class Store:
 
     async def active_run(self, thread_id: str) -> dict[str, Any] | None:
         """The run that locks this thread, if any."""
-        async with self._session(write=False) as s:
+        async with self.session(write=False) as s:
             row = await s.scalar(
                 select(RunRow.data)
                 .where(RunRow.thread_id == thread_id, RunRow.status.in_(ACTIVE_RUN_STATUSES))
@@ -209,7 +211,7 @@ class Store:
             return dict(row) if row is not None else None
 
     async def active_runs(self, *, expired_before: int | None = None) -> list[dict[str, Any]]:
-        async with self._session(write=False) as s:
+        async with self.session(write=False) as s:
             query = select(RunRow.data).where(RunRow.status.in_(ACTIVE_RUN_STATUSES))
             if expired_before is not None:
                 query = query.where(RunRow.expires_at <= expired_before)
@@ -217,7 +219,7 @@ class Store:
 
     async def run_state(self, run_id: str) -> tuple[list[dict[str, Any]], dict[str, int] | None]:
         """The run's engine transcript and running usage."""
-        async with self._session(write=False) as s:
+        async with self.session(write=False) as s:
             row = (
                 await s.execute(select(RunRow.transcript, RunRow.usage).where(RunRow.id == run_id))
             ).one()
@@ -225,7 +227,7 @@ class Store:
 
     async def tool_state(self, run_id: str) -> dict[str, Any]:
         """The run's hosted-tool state (``include``, citation markers); ``{}`` if none."""
-        async with self._session(write=False) as s:
+        async with self.session(write=False) as s:
             state = await s.scalar(select(RunRow.tool_state).where(RunRow.id == run_id))
             return dict(state or {})
 
@@ -247,7 +249,7 @@ class Store:
         await self.save(Kind.run, run, **columns)
 
     async def open_steps(self, run_id: str) -> list[dict[str, Any]]:
-        async with self._session(write=False) as s:
+        async with self.session(write=False) as s:
             rows = (
                 await s.scalars(
                     select(StepRow.data).where(StepRow.run_id == run_id).order_by(StepRow.seq)
@@ -256,7 +258,7 @@ class Store:
             return [dict(r) for r in rows if r["status"] == "in_progress"]
 
     async def open_messages(self, run_id: str) -> list[dict[str, Any]]:
-        async with self._session(write=False) as s:
+        async with self.session(write=False) as s:
             rows = (
                 await s.scalars(
                     select(MessageRow.data)

@@ -1,0 +1,188 @@
+"""The Files API through the real SDK: upload, list (purpose, pagination), retrieve, content,
+delete, on both blob stores; limits and bad input answer 4xx and leave nothing behind."""
+
+from __future__ import annotations
+
+import io
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import openai
+import pytest
+from openai import AsyncOpenAI, OpenAI
+
+from langchain_assistants.server.embedded import RunningServer, start_server
+
+LIMIT = 4096
+
+
+@pytest.fixture(scope="module", params=["directory", "database"])
+def files_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[RunningServer, Path]]:
+    """A server with a small upload limit, its bytes in a directory or in the database."""
+    tmp = tmp_path_factory.mktemp(f"files-{request.param}")
+    with start_server(
+        db=str(tmp / "files.db"),
+        file_storage=request.param,
+        files_dir=tmp / "blobs",
+        max_file_bytes=LIMIT,
+        sandbox_dir=tmp / "sandbox",
+    ) as srv:
+        yield srv, tmp / "blobs"
+
+
+@pytest.fixture
+def fclient(files_server: tuple[RunningServer, Path]) -> Iterator[OpenAI]:
+    with OpenAI(base_url=files_server[0].base_url, api_key="k", max_retries=0) as c:
+        yield c
+
+
+def _partials(blob_dir: Path) -> list[Path]:
+    return list(blob_dir.glob(".partial-*")) if blob_dir.is_dir() else []
+
+
+def test_upload_retrieve_content_delete(fclient: OpenAI) -> None:
+    data = b"name,score\nada,3\n"
+    created = fclient.files.create(file=("scores.csv", data), purpose="assistants")
+    assert created.id.startswith("file-") and created.object == "file"
+    assert (created.bytes, created.filename, created.purpose) == (
+        len(data),
+        "scores.csv",
+        "assistants",
+    )
+    assert created.status == "processed"
+    assert fclient.files.retrieve(created.id) == created
+    assert fclient.files.content(created.id).content == data
+    deleted = fclient.files.delete(created.id)
+    assert (deleted.id, deleted.deleted, deleted.object) == (created.id, True, "file")
+    with pytest.raises(openai.NotFoundError, match="No file found"):
+        fclient.files.retrieve(created.id)
+    with pytest.raises(openai.NotFoundError):
+        fclient.files.content(created.id)
+    with pytest.raises(openai.NotFoundError):
+        fclient.files.delete(created.id)
+
+
+def test_every_assistant_purpose_is_accepted_and_filtered(fclient: OpenAI) -> None:
+    ids = {
+        purpose: fclient.files.create(file=(f"{purpose}.txt", b"x"), purpose=purpose).id  # type: ignore[arg-type]
+        for purpose in ("assistants", "vision", "user_data")
+    }
+    for purpose, file_id in ids.items():
+        listed = [f.id for f in fclient.files.list(purpose=purpose)]
+        assert file_id in listed
+        assert not set(listed) & (set(ids.values()) - {file_id})
+
+
+def test_pagination_limit_order_after(fclient: OpenAI) -> None:
+    ids = [
+        fclient.files.create(file=(f"p{i}.txt", b"page"), purpose="user_data").id for i in range(5)
+    ]
+    first = fclient.files.list(purpose="user_data", limit=2, order="asc", after=ids[0])
+    assert [f.id for f in first.data] == ids[1:3] and first.has_more
+    rest = fclient.files.list(purpose="user_data", limit=2, order="asc", after=ids[2])
+    assert [f.id for f in rest.data] == ids[3:5] and not rest.has_more
+    newest = fclient.files.list(purpose="user_data", limit=1, order="desc")
+    assert [f.id for f in newest.data] == [ids[-1]]
+    walked = [f.id for f in fclient.files.list(purpose="user_data", limit=2, order="asc")]
+    assert walked[-5:] == ids  # the SDK's auto-pagination follows after= cursors
+
+
+def test_bad_purpose_is_400_naming_purpose(fclient: OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as err:
+        fclient.files.create(file=("a.jsonl", b"{}"), purpose="fine-tune")
+    assert err.value.param == "purpose" and "fine-tune" in err.value.message
+
+
+def test_empty_file_is_400(fclient: OpenAI, files_server: tuple[RunningServer, Path]) -> None:
+    before = len(fclient.files.list().data)
+    with pytest.raises(openai.BadRequestError) as err:
+        fclient.files.create(file=("empty.txt", b""), purpose="assistants")
+    assert err.value.param == "file" and "empty" in err.value.message
+    assert len(fclient.files.list().data) == before
+    assert not _partials(files_server[1])
+
+
+def test_oversize_file_is_413_and_nothing_is_kept(
+    fclient: OpenAI, files_server: tuple[RunningServer, Path]
+) -> None:
+    before = len(fclient.files.list().data)
+    with pytest.raises(openai.APIStatusError) as err:
+        fclient.files.create(file=("big.bin", io.BytesIO(b"z" * (LIMIT + 1))), purpose="assistants")
+    assert err.value.status_code == 413
+    assert err.value.body["param"] == "file" and str(LIMIT) in err.value.message  # type: ignore[index]
+    assert len(fclient.files.list().data) == before
+    assert not _partials(files_server[1])
+    exact = fclient.files.create(file=("ok.bin", b"z" * LIMIT), purpose="assistants")
+    assert exact.bytes == LIMIT
+
+
+def test_filename_loses_directories(fclient: OpenAI) -> None:
+    created = fclient.files.create(file=("../../etc/notes.md", b"# hi"), purpose="assistants")
+    assert created.filename == "notes.md"
+
+
+def test_missing_parts_are_400(files_server: tuple[RunningServer, Path]) -> None:
+    import httpx
+
+    url = files_server[0].base_url + "/files"
+    no_file = httpx.post(url, data={"purpose": "assistants"})
+    assert no_file.status_code == 400 and no_file.json()["error"]["param"] == "file"
+    no_purpose = httpx.post(url, files={"file": ("a.txt", b"a")})
+    assert no_purpose.status_code == 400 and no_purpose.json()["error"]["param"] == "purpose"
+    not_multipart = httpx.post(url, json={"purpose": "assistants"})
+    assert not_multipart.status_code == 400
+
+
+def test_client_disconnect_mid_upload_leaves_nothing(
+    fclient: OpenAI, files_server: tuple[RunningServer, Path]
+) -> None:
+    server, blob_dir = files_server
+    before = len(fclient.files.list().data)
+    host, port = server.base_url.split("//")[1].split("/")[0].split(":")
+    head = (
+        b"--B\r\n"
+        b'Content-Disposition: form-data; name="purpose"\r\n\r\nassistants\r\n'
+        b'--B\r\nContent-Disposition: form-data; name="file"; filename="cut.txt"\r\n\r\n'
+    )
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            b"POST /v1/files HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: multipart/form-data; boundary=B\r\n"
+            b"Content-Length: 100000\r\n\r\n" + head + b"q" * 2000
+        )
+        time.sleep(0.3)  # let the server start writing the part (not a timing assertion)
+    deadline = time.monotonic() + 30
+    while _partials(blob_dir) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _partials(blob_dir)
+    assert len(fclient.files.list().data) == before
+
+
+async def test_async_client_round_trip(files_server: tuple[RunningServer, Path]) -> None:
+    async with AsyncOpenAI(base_url=files_server[0].base_url, api_key="k", max_retries=0) as c:
+        created = await c.files.create(file=("a.txt", b"async bytes"), purpose="vision")
+        assert (await c.files.retrieve(created.id)).filename == "a.txt"
+        assert (await c.files.content(created.id)).content == b"async bytes"
+        listed = [f.id async for f in c.files.list(purpose="vision")]
+        assert created.id in listed
+        assert (await c.files.delete(created.id)).deleted
+        with pytest.raises(openai.NotFoundError):
+            await c.files.retrieve(created.id)
+        with pytest.raises(openai.BadRequestError) as err:
+            await c.files.create(file=("a.txt", b"x"), purpose="batch")
+        assert err.value.param == "purpose"
+
+
+def test_blob_store_keeps_bytes_where_configured(files_server: tuple[RunningServer, Path]) -> None:
+    server, blob_dir = files_server
+    with OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as c:
+        created = c.files.create(file=("where.txt", b"here"), purpose="assistants")
+        on_disk = blob_dir / created.id
+        database = "database" in str(blob_dir.parent.name)
+        assert on_disk.exists() is (not database)
+        c.files.delete(created.id)
+        assert not on_disk.exists()
