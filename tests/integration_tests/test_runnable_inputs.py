@@ -113,6 +113,8 @@ async def test_new_thread_takes_every_input(
 ) -> None:
     runnable = make_runnable(client, scripted_model, streaming)
     override_model = scripted_model(RULES)
+    # A file_search attachment must name a real file (it joins the thread's vector store).
+    searchable = client.files.create(file=("att.md", b"attached"), purpose="assistants").id
     finish = await call(
         runnable,
         mode,
@@ -120,7 +122,7 @@ async def test_new_thread_takes_every_input(
             "content": [{"type": "text", "text": "hello there"}],
             "message_metadata": {"m": "1"},
             "thread_metadata": {"t": "1"},
-            "attachments": [{"file_id": "file_att", "tools": [{"type": "file_search"}]}],
+            "attachments": [{"file_id": searchable, "tools": [{"type": "file_search"}]}],
             "file_ids": ["file_short"],
             "tool_resources": {"code_interpreter": {"file_ids": ["file_res"]}},
             "model": override_model,
@@ -144,7 +146,7 @@ async def test_new_thread_takes_every_input(
     assert message.metadata == {"m": "1"}
     assert message.content[0].text.value == "hello there"  # type: ignore[union-attr]
     assert [(a.file_id, a.tools[0].type) for a in message.attachments or []] == [  # type: ignore[index]
-        ("file_att", "file_search"),
+        (searchable, "file_search"),
         ("file_short", "code_interpreter"),
     ]
 
