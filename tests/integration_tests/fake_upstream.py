@@ -2,7 +2,7 @@
 
 It streams like the real API (role chunk, content or tool-call fragments, a usage chunk,
 ``[DONE]``) and injects faults on request: "unavailable" answers 503, "drop" cuts the
-stream mid-answer.
+stream mid-answer; "describe your tools" answers with the bound tools' descriptions.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ async def completions(request: Request) -> Response:
     content, calls = _reply(messages, bool(body.get("tools")))
     if "sampling" in last_text:
         content = f"temperature={body.get('temperature')} top_p={body.get('top_p')}"
+    if "describe your tools" in last_text:
+        content = " | ".join(t["function"].get("description", "") for t in body.get("tools", []))
 
     async def frames() -> AsyncIterator[str]:
         yield f"data: {json.dumps(_chunk({'role': 'assistant', 'content': ''}))}\n\n"

@@ -405,9 +405,9 @@ def test_unknown_or_too_many_vector_stores_are_refused(client: OpenAI) -> None:
 def test_attaching_an_unknown_file_is_refused_and_stores_nothing(client: OpenAI) -> None:
     thread = client.beta.threads.create()
     bad = [{"file_id": "file-nowhere", "tools": [{"type": "file_search"}]}]
-    with pytest.raises(openai.NotFoundError, match="file-nowhere"):
+    with pytest.raises(openai.BadRequestError, match="file-nowhere"):
         client.beta.threads.messages.create(thread.id, role="user", content="x", attachments=bad)  # type: ignore[arg-type]
-    with pytest.raises(openai.NotFoundError, match="file-nowhere"):
+    with pytest.raises(openai.BadRequestError, match="file-nowhere"):
         client.beta.threads.create(
             messages=[{"role": "user", "content": "x", "attachments": bad}]  # type: ignore[list-item]
         )

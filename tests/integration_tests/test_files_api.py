@@ -4,6 +4,7 @@ delete, on both blob stores; limits and bad input answer 4xx and leave nothing b
 from __future__ import annotations
 
 import io
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -22,10 +23,11 @@ LIMIT = 4096
 def files_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[RunningServer, Path]]:
-    """A server with a small upload limit, its bytes in a directory or in the database."""
+    """A server with a small upload limit, its bytes in a directory or in the database
+    (on the suite's PostgreSQL when LANGCHAIN_ASSISTANTS_TEST_DB names one)."""
     tmp = tmp_path_factory.mktemp(f"files-{request.param}")
     with start_server(
-        db=str(tmp / "files.db"),
+        db=os.environ.get("LANGCHAIN_ASSISTANTS_TEST_DB") or str(tmp / "files.db"),
         file_storage=request.param,
         files_dir=tmp / "blobs",
         max_file_bytes=LIMIT,

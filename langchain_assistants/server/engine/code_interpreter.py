@@ -1,8 +1,10 @@
-"""The hosted ``code_interpreter`` tool: run the model's code in the sandbox, keep figures.
+"""The hosted ``code_interpreter`` tool: run the model's code in the sandbox, keep its files.
 
 Each thread has its own working directory under the server's sandbox root, so files
-persist between calls of one thread. The code's logs go back to the model; the figures
-it leaves open become stored files (``image`` outputs, ``image_file`` blocks in the answer).
+persist between calls of one thread. Before a call the run's input files are staged there;
+after it, the figures it left open become ``image`` outputs (``image_file`` blocks in the
+answer) and every file it wrote becomes a stored file the answer can link
+(``file_path`` annotations; see ``code_files``). The code's logs go back to the model.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...sandbox import arun_python
 from ..settings import ServerSettings
-from ..store import Store
-from ..store.files import FileStore
+from .code_files import OUTPUT_PURPOSE, CodeFiles, artifact, written_note
 from .hosted import HostedResult
 from .tools import CODE_INTERPRETER
 
@@ -27,15 +28,20 @@ def code_outputs(logs: str, image_ids: list[str]) -> list[dict[str, Any]]:
     return [{"type": "logs", "logs": logs}, *images]
 
 
+def missing_note(names: list[str]) -> str:
+    if not names:
+        return ""
+    return f"Note: these files were deleted and are no longer available: {', '.join(names)}\n"
+
+
 class CodeInterpreter:
     """Executes ``code_interpreter`` calls in the local sandbox."""
 
     name = CODE_INTERPRETER
 
-    def __init__(self, settings: ServerSettings, store: Store, files: FileStore) -> None:
+    def __init__(self, settings: ServerSettings, code_files: CodeFiles) -> None:
         self.settings = settings
-        self.store = store
-        self.files = files
+        self.code_files = code_files
 
     def pending_entry(self, call: ToolCall) -> dict[str, Any]:
         code = str(call.args.get("input", ""))
@@ -51,23 +57,28 @@ class CodeInterpreter:
     async def execute(self, run: dict[str, Any], call: ToolCall, turn: ModelTurn) -> HostedResult:
         code = str(call.args.get("input", ""))
         turn.publish_code_input(call)
+        workdir = self.workdir(run["thread_id"])
+        # Copies: deleting a file while the run works never touches what the code reads.
+        missing = await self.code_files.stage(workdir, await self.code_files.inputs(run))
         result = await arun_python(
             code,
-            workdir=self.workdir(run["thread_id"]),
+            workdir=workdir,
             timeout=self.settings.code_timeout_seconds,
             memory_mb=self.settings.code_memory_mb,
         )
         image_ids = []
         for image in result.images:
-            stored = await self.files.put_path(
-                image, filename=image.name, purpose="assistants_output"
+            stored = await self.code_files.files.put_path(
+                image, filename=image.name, purpose=OUTPUT_PURPOSE
             )
             image_ids.append(stored["id"])
-        outputs = code_outputs(result.logs, image_ids)
+        written = await self.code_files.collect(workdir, result.files)
+        logs = missing_note(missing) + result.logs + written_note(written)
+        outputs = code_outputs(logs, image_ids)
         turn.publish_code_outputs(call, outputs)
         entry = {
             "id": call.id,
             "type": CODE_INTERPRETER,
             "code_interpreter": {"input": code, "outputs": outputs},
         }
-        return HostedResult(call.id, result.logs, entry, image_ids)
+        return HostedResult(call.id, logs, entry, image_ids, artifact(image_ids, written))

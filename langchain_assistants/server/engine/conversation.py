@@ -82,7 +82,15 @@ def transcript_entries(ai: AIMessage, tool_results: list[tuple[str, str]]) -> li
     return messages_to_dict(turn)
 
 
-def tool_result_entries(tool_results: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def tool_result_entries(
+    tool_results: list[tuple[str, str]], *, artifacts: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Tool results as storable dicts; ``artifacts`` (by call id) ride along unseen by the
+    model (what a hosted call produced: files for the answer)."""
+    artifacts = artifacts or {}
     return messages_to_dict(
-        [ToolMessage(content=output, tool_call_id=call_id) for call_id, output in tool_results]
+        [
+            ToolMessage(content=output, tool_call_id=call_id, artifact=artifacts.get(call_id))
+            for call_id, output in tool_results
+        ]
     )

@@ -75,9 +75,10 @@ class RunRecorder:
         cut_short: bool = False,
         image_ids: Sequence[str] = (),
         annotations: Sequence[dict[str, Any]] = (),
+        attachments: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Store the message's final text with its annotations (and the run's figures);
-        ``cut_short`` (a token limit) marks it incomplete."""
+        """Store the message's final text with its annotations (and the run's figures and
+        files); ``cut_short`` (a token limit) marks it incomplete."""
         stamp = now()
         ending: dict[str, Any] = {"status": "completed", "completed_at": stamp}
         if cut_short:
@@ -87,9 +88,17 @@ class RunRecorder:
                 "incomplete_details": {"reason": "max_tokens"},
             }
         images = [{"type": "image_file", "image_file": {"file_id": i}} for i in image_ids]
-        block = text_block(text)
-        block["text"]["annotations"] = list(annotations)
-        message = checked(Message, {**message, **ending, "content": [block, *images]})
+        body = text_block(text)
+        body["text"]["annotations"] = list(annotations)
+        message = checked(
+            Message,
+            {
+                **message,
+                **ending,
+                "content": [body, *images],
+                "attachments": [*message.get("attachments", []), *attachments],
+            },
+        )
         await self.store.save(Kind.message, message)
         self.publish(message["run_id"], f"thread.message.{message['status']}", message)
         await self.finish_step(step, status="completed", completed_at=stamp, usage=usage)

@@ -24,6 +24,7 @@ from ..store import Kind, Store
 from ..store.files import FileStore
 from ..wire import ACTIVE_RUN_STATUSES, checked, now
 from .citations import CitationBook
+from .code_files import CodeFiles, RunOutputs
 from .code_interpreter import CodeInterpreter
 from .conversation import build_prompt, tool_result_entries
 from .events import EventBus
@@ -86,13 +87,14 @@ class RunEngine:
         self.settings = settings
         self.files = files
         self.retrieval = retrieval
+        self.code_files = CodeFiles(store, files, max_file_bytes=settings.max_file_bytes)
         self.bus = EventBus()
         self.recorder = RunRecorder(store, self.bus)
         # Tools the server executes itself, by the function name the model calls.
         self.hosted: dict[str, HostedTool] = {
             tool.name: tool
             for tool in (
-                CodeInterpreter(settings, store, files),
+                CodeInterpreter(settings, self.code_files),
                 FileSearch(store, retrieval),
             )
         }
@@ -378,17 +380,19 @@ class RunEngine:
 
     async def _loop(self, run: dict[str, Any]) -> None:
         model = with_sampling(self.models.resolve(run["model"]), run)
-        tools = model_tools(run["tools"])
+        thread_messages = await self.store.thread_messages(run["thread_id"], exclude_run=run["id"])
+        note = await self.code_files.tool_note(run, thread_messages)
+        tools = model_tools(run["tools"], code_interpreter_note=note)
         choice = model_tool_choice(run["tool_choice"])
         bound: Any = model
         if tools and choice != "none":
             bound = (
                 model.bind_tools(tools, tool_choice=choice) if choice else model.bind_tools(tools)
             )
-        thread_messages = await self.store.thread_messages(run["thread_id"], exclude_run=run["id"])
         transcript, usage = await self.store.run_state(run["id"])
         usage = usage or dict(ZERO_USAGE)
-        images: list[str] = []  # figures drawn in this run, shown in its answer
+        # Figures and files this run's code made (also before a requires_action pause).
+        outputs = RunOutputs.from_transcript(transcript)
         tool_state = await self.store.tool_state(run["id"])
         show = wants_content(tool_state.get("include"))
         citations = CitationBook.from_state(tool_state.get("citations"))
@@ -396,7 +400,7 @@ class RunEngine:
             turn = ModelTurn(
                 self.recorder,
                 run,
-                images=images,
+                outputs=outputs,
                 hosted=self.hosted,
                 citations=citations,
                 show_result_content=show,
@@ -428,7 +432,8 @@ class RunEngine:
             }
             results = await self._run_hosted(run, turn, calls)
             transcript += messages_to_dict([turn.ai_message(calls)]) + tool_result_entries(
-                [(r.call_id, r.output) for r in results]
+                [(r.call_id, r.output) for r in results],
+                artifacts={r.call_id: r.produced for r in results},
             )
             by_id = {r.call_id: r.step_entry for r in results}
             step["step_details"]["tool_calls"] = [
@@ -489,14 +494,14 @@ class RunEngine:
     async def _run_hosted(
         self, run: dict[str, Any], turn: ModelTurn, calls: list[Any]
     ) -> list[HostedResult]:
-        """Execute the calls of tools the server hosts, in order; their figures join the
-        answer."""
+        """Execute the calls of tools the server hosts, in order; their figures and files
+        join the answer."""
         results = []
         for call in calls:
             tool = self.hosted.get(call.name)
             if tool is None:
                 continue
             result = await tool.execute(run, call, turn)
-            turn.images += result.image_ids
+            turn.outputs.add(result.produced)
             results.append(result)
         return results

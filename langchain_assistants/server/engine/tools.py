@@ -51,15 +51,22 @@ FILE_SEARCH_FUNCTION: dict[str, Any] = {
 }
 
 
-def model_tools(run_tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """OpenAI-format function tools to bind (built-ins as their functions)."""
+def model_tools(
+    run_tools: list[dict[str, Any]], *, code_interpreter_note: str = ""
+) -> list[dict[str, Any]]:
+    """OpenAI-format function tools to bind (built-ins as their functions).
+
+    ``code_interpreter_note`` extends that tool's description (the files it can read).
+    """
     tools = []
     for tool in run_tools:
         if tool["type"] == "function":
             fn = {k: v for k, v in tool["function"].items() if v is not None}
             tools.append({"type": "function", "function": fn})
         elif tool["type"] == CODE_INTERPRETER:
-            tools.append(CODE_INTERPRETER_FUNCTION)
+            function = dict(CODE_INTERPRETER_FUNCTION["function"])
+            function["description"] += code_interpreter_note
+            tools.append({"type": "function", "function": function})
         elif tool["type"] == FILE_SEARCH:
             tools.append(FILE_SEARCH_FUNCTION)
     return tools

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 
 from ..ids import new_id
+from .annotations import file_path_annotations, ordered
 from .citations import CitationBook, annotation_deltas, file_citations
+from .code_files import RunOutputs
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -95,8 +97,9 @@ class ModelTurn:
     tool_step: dict[str, Any] | None = None
     calls: dict[int, ToolCall] = field(default_factory=dict)
     result: BaseMessage | None = None
-    #: Files of figures drawn so far in this run; the answer shows them after its text.
-    images: list[str] = field(default_factory=list)
+    #: Figures and files made so far in this run: the answer shows the figures after its
+    #: text and annotates its links to the files.
+    outputs: RunOutputs = field(default_factory=RunOutputs)
     #: The tools the server runs itself, by function name.
     hosted: Mapping[str, HostedTool] = field(default_factory=dict)
     #: The run's citation markers so far; a closed message is annotated from them.
@@ -167,13 +170,16 @@ class ModelTurn:
 
     async def close_message(self, usage: dict[str, int] | None, *, cut_short: bool = False) -> None:
         if self.message is not None and self.message_step is not None:
-            annotations = file_citations(self.text, self.citations)
+            annotations = ordered(
+                file_path_annotations(self.text, self.outputs.links()),
+                file_citations(self.text, self.citations),
+            )
             if annotations:
                 # The SDK's accumulator folds these into the text block it built from the
                 # deltas, so its final message carries the same annotations as ours.
                 text = {"value": "", "annotations": annotation_deltas(annotations)}
                 self._publish_content_delta({"index": 0, "type": "text", "text": text})
-            for offset, file_id in enumerate(self.images, start=1):
+            for offset, file_id in enumerate(self.outputs.images, start=1):
                 self._publish_content_delta(
                     {"index": offset, "type": "image_file", "image_file": {"file_id": file_id}}
                 )
@@ -183,8 +189,9 @@ class ModelTurn:
                 self.text,
                 usage,
                 cut_short=cut_short,
-                image_ids=self.images,
+                image_ids=self.outputs.images,
                 annotations=annotations,
+                attachments=self.outputs.attachments(),
             )
             self.message = self.message_step = None
 

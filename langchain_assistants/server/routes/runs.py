@@ -24,7 +24,8 @@ from .common import (
     fetch_in_thread,
     list_page,
 )
-from .tool_resources import add_to_thread_store, check_attachments
+from .file_refs import check_messages
+from .tool_resources import add_to_thread_store, searchable_files
 
 router = APIRouter(prefix="/threads/{thread_id}/runs", tags=["runs"])
 
@@ -48,7 +49,7 @@ async def launch_run(
 ) -> Response:
     """Create a queued run on an unlocked thread and start it; stream it if asked."""
     assistant = await fetch(svc, Kind.assistant, body.assistant_id)
-    searchable = await check_attachments(svc, additional_messages)
+    searchable = searchable_files(additional_messages)
     engine = svc.engine
     async with engine.thread_lock(thread_id):
         await engine.check_unlocked(thread_id, adding_message=False)
@@ -90,6 +91,7 @@ async def launch_run(
 @router.post("")
 async def create_run(thread_id: str, body: RunCreate, svc: Svc, include: Include) -> Response:
     await fetch(svc, Kind.thread, thread_id)
+    await check_messages(svc, body.additional_messages, "additional_messages")
     return await launch_run(
         svc,
         thread_id,

@@ -13,16 +13,19 @@ from ..schemas import ThreadCreate, ThreadCreateAndRun, ThreadUpdate
 from ..store import Kind
 from ..wire import checked, deleted_object, thread_object, user_message
 from .common import Services, Svc, fetch
+from .file_refs import check_messages, check_tool_resources
 from .runs import launch_run
-from .tool_resources import add_to_thread_store, check_attachments, resolve_tool_resources
+from .tool_resources import add_to_thread_store, resolve_tool_resources, searchable_files
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 
 
 async def new_thread(
-    svc: Services, body: ThreadCreate, tool_resources: Any = None
+    svc: Services, body: ThreadCreate, tool_resources: Any = None, *, param: str = ""
 ) -> dict[str, Any]:
-    searchable = await check_attachments(svc, body.messages or [])
+    await check_tool_resources(svc, body.tool_resources, f"{param}tool_resources")
+    await check_messages(svc, body.messages, f"{param}messages")
+    searchable = searchable_files(body.messages or [])
     resources = await resolve_tool_resources(svc, body.tool_resources or tool_resources, "thread")
     thread = thread_object(metadata=body.metadata, tool_resources=resources)
     await svc.store.insert(Kind.thread, thread)
@@ -44,7 +47,10 @@ async def create_thread(svc: Svc, body: ThreadCreate | None = None) -> dict[str,
 @router.post("/runs")
 async def create_thread_and_run(body: ThreadCreateAndRun, svc: Svc) -> Response:
     await fetch(svc, Kind.assistant, body.assistant_id)
-    thread = await new_thread(svc, body.thread or ThreadCreate(), body.tool_resources)
+    await check_tool_resources(svc, body.tool_resources)
+    thread = await new_thread(
+        svc, body.thread or ThreadCreate(), body.tool_resources, param="thread."
+    )
     return await launch_run(svc, thread["id"], body, first_events=[Event("thread.created", thread)])
 
 
@@ -56,6 +62,7 @@ async def retrieve_thread(thread_id: str, svc: Svc) -> dict[str, Any]:
 @router.post("/{thread_id}")
 async def modify_thread(thread_id: str, body: ThreadUpdate, svc: Svc) -> dict[str, Any]:
     thread = await fetch(svc, Kind.thread, thread_id)
+    await check_tool_resources(svc, body.tool_resources)
     changes = body.model_dump(exclude_unset=True)
     if "tool_resources" in changes:
         changes["tool_resources"] = await resolve_tool_resources(svc, body.tool_resources, "thread")

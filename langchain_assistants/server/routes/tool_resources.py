@@ -27,7 +27,6 @@ Owner = Literal["assistant", "thread"]
 
 #: Where a store made for a thread ends, as OpenAI does it.
 THREAD_STORE_EXPIRY = {"anchor": "last_active_at", "days": 7}
-ATTACHMENT_TOOLS = ("code_interpreter", "file_search")
 PARAM = "tool_resources.file_search"
 
 
@@ -88,33 +87,15 @@ async def resolve_tool_resources(
     return {**tool_resources, "file_search": {"vector_store_ids": ids}}
 
 
-async def check_attachments(svc: Services, messages: Sequence[MessageCreate]) -> list[str]:
-    """Validate the messages' attachments; return the files to add for ``file_search``.
-
-    Raises 400 for an unknown tool type, 404 for a ``file_search`` file that does not exist.
-    """
+def searchable_files(messages: Sequence[MessageCreate]) -> list[str]:
+    """The files the messages attach for ``file_search``, once each, in order (their ids
+    and tool types are checked by :mod:`.file_refs`)."""
     searchable: list[str] = []
-    for m, message in enumerate(messages):
-        for a, attachment in enumerate(message.attachments or []):
-            where = f"attachments[{a}]" if len(messages) == 1 else f"messages[{m}].attachments[{a}]"
+    for message in messages:
+        for attachment in message.attachments or []:
             types = [tool.get("type") for tool in attachment.tools or []]
-            for t, kind in enumerate(types):
-                if kind not in ATTACHMENT_TOOLS:
-                    raise bad_request(
-                        f"Invalid '{where}.tools[{t}].type': expected 'code_interpreter' or "
-                        f"'file_search', got {kind!r}.",
-                        param=f"{where}.tools[{t}].type",
-                    )
-            if "file_search" not in types or attachment.file_id in searchable:
-                continue
-            if await svc.files.get(attachment.file_id) is None:
-                raise APIError(
-                    404,
-                    f"No file found with id '{attachment.file_id}'.",
-                    param=f"{where}.file_id",
-                    code="not_found",
-                )
-            searchable.append(attachment.file_id)
+            if "file_search" in types and attachment.file_id not in searchable:
+                searchable.append(attachment.file_id)
     return searchable
 
 
