@@ -41,6 +41,12 @@ def _parser() -> argparse.ArgumentParser:
         "(openai:text-embedding-3-small, ollama:nomic-embed-text) or fake:DIM (offline, "
         "deterministic); without it retrieval is full-text only",
     )
+    serve.add_argument(
+        "--ingest-concurrency",
+        type=int,
+        default=4,
+        help="how many files are parsed, chunked and embedded at once (default 4)",
+    )
     serve.add_argument("--run-expiry-seconds", type=float, default=600.0)
     serve.add_argument(
         "--files-dir",
@@ -81,6 +87,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_key=args.api_key,
         run_expiry_seconds=args.run_expiry_seconds,
         embeddings=args.embeddings,
+        ingest_concurrency=args.ingest_concurrency,
         files_dir=Path(args.files_dir) if args.files_dir else None,
         file_storage=args.file_storage,
         max_file_bytes=args.max_file_bytes,

@@ -13,17 +13,20 @@ records the file's status.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import struct
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, insert, inspect, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from ..store import Store
 from .chunking import Chunk
 from .tables import ChunkRow
+
+log = logging.getLogger(__name__)
 
 FTS_TABLE = "retrieval_chunks_fts"
 VECTOR_TABLE = "retrieval_vectors"
@@ -80,7 +83,7 @@ class ChunkIndex:
                             "PRIMARY KEY, model TEXT NOT NULL, embedding BLOB NOT NULL)"
                         )
                     )
-                else:
+                elif await _pgvector_available(conn):
                     await conn.execute(text("CREATE EXTENSION IF NOT EXISTS vector"))
                     await conn.execute(
                         text(
@@ -88,6 +91,12 @@ class ChunkIndex:
                             "PRIMARY KEY, model TEXT NOT NULL, embedding vector NOT NULL)"
                         )
                     )
+                else:
+                    log.warning(
+                        "PostgreSQL has no pgvector extension: retrieval stays full-text only. "
+                        "Install pgvector on the server (e.g. the postgresql-NN-pgvector package)."
+                    )
+                    self.vectors = False
             tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
             self.has_vector_table = VECTOR_TABLE in tables
 
@@ -279,6 +288,13 @@ class ChunkIndex:
             .order_by(ChunkRow.chunk_index)
         )
         return list(rows.all())
+
+
+async def _pgvector_available(conn: AsyncConnection) -> bool:
+    found = await conn.scalar(
+        text("SELECT count(*) FROM pg_available_extensions WHERE name = 'vector'")
+    )
+    return bool(found)
 
 
 def _float32(vector: Sequence[float]) -> bytes:

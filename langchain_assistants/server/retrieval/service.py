@@ -97,6 +97,8 @@ class Retrieval:
 
     async def startup(self) -> None:
         await self.index.setup()
+        if self.embeddings is not None and not self.index.vectors:
+            self.embeddings = self.ingestor.embeddings = None  # no pgvector: full text only
         await self.ingestor.start()
         log.info("retrieval: %s", self.describe())
 
