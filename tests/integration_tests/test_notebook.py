@@ -28,3 +28,6 @@ def test_notebook_executes_with_computed_values(tmp_path: Path, monkeypatch) -> 
     assert "-32.22425314473263" in text
     assert "24.815" in text
     assert "-14.983253144732629" in text
+    # Chat with a document: the cited answer, its marker replaced by the source's number.
+    assert "From October to March the lamp is lit at 15:40 [0]." in text
+    assert "[0] lighthouse-handbook.md (file-" in text
