@@ -164,10 +164,17 @@ class AsyncGuideHandler(AsyncAssistantEventHandler):
     def __init__(self) -> None:
         super().__init__()
         self.tool_types: list[str] = []
+        self.accumulated: list[Any] = []  # annotations folded from the deltas alone
 
     @override
     async def on_tool_call_created(self, tool_call: Any) -> None:
         self.tool_types.append(tool_call.type)
+
+    @override
+    async def on_message_delta(self, delta: Any, snapshot: Any) -> None:
+        notes = snapshot.content[0].text.annotations or []
+        # Folded deltas keep their list ``index``, as with OpenAI's streams.
+        self.accumulated = [a.model_dump(exclude={"index"}) for a in notes]
 
 
 async def test_guide_code_path_async(
@@ -209,6 +216,9 @@ async def test_guide_code_path_async(
     assert [a.model_dump() for a in stored.content[0].text.annotations] == [  # type: ignore[union-attr]
         a.model_dump() for a in notes
     ]
+    # Before thread.message.completed replaces it, the snapshot the SDK built from the
+    # deltas already holds the same annotations (a last delta carries them).
+    assert handler.accumulated == [a.model_dump() for a in notes]
 
 
 # --------------------------------------------------------------------------- helpers
