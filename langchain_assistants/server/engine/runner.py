@@ -385,10 +385,13 @@ class RunEngine:
         tools = model_tools(run["tools"], code_interpreter_note=note)
         choice = model_tool_choice(run["tool_choice"])
         bound: Any = model
+        # A forced tool_choice ("required", a function or a built-in) holds for the run's
+        # first model call only; once tools ran, the model may answer (else a hosted tool
+        # such as file_search would be called for ever).
+        after_tools: Any = model
         if tools and choice != "none":
-            bound = (
-                model.bind_tools(tools, tool_choice=choice) if choice else model.bind_tools(tools)
-            )
+            after_tools = model.bind_tools(tools)
+            bound = model.bind_tools(tools, tool_choice=choice) if choice else after_tools
         transcript, usage = await self.store.run_state(run["id"])
         usage = usage or dict(ZERO_USAGE)
         # Figures and files this run's code made (also before a requires_action pause).
@@ -405,7 +408,10 @@ class RunEngine:
                 citations=citations,
                 show_result_content=show,
             )
-            await turn.stream(bound, build_prompt(run, thread_messages, transcript))
+            await turn.stream(
+                after_tools if transcript else bound,
+                build_prompt(run, thread_messages, transcript),
+            )
             turn_usage = turn.usage
             usage = add_usage(usage, turn_usage)
             calls = turn.tool_calls
