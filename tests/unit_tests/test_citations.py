@@ -46,7 +46,7 @@ def test_search_output_labels_each_result_and_says_how_to_cite() -> None:
 def test_known_markers_become_file_citations_and_unknown_stay_text() -> None:
     book = CitationBook()
     book.label(HITS)
-    answer = "Alpha【0:0†a.md】 and beta【0:1†source】, not【7:0†zzz.md】."
+    answer = "Alpha【0:0†a.md】 and beta【0:1†source】, not【7:0†zzz.md】 nor【0:0†old.md】."
     annotations = file_citations(answer, book)
     assert [a["text"] for a in annotations] == ["【0:0†a.md】", "【0:1†source】"]
     first = annotations[0]

@@ -4,8 +4,8 @@ OpenAI's models cite a retrieved chunk by writing a marker ``【{m}:{n}†{filen
 the answer (``m``: which search of the run, ``n``: which result of that search). The
 search output the model reads labels each result with its marker; when the finished
 answer contains one we know, the message gets a ``file_citation`` annotation for it.
-Markers are matched by ``m:n`` (models sometimes write ``†source`` instead of the name);
-an unknown marker is left as plain text. Indexes count characters (code points).
+Markers are matched by ``m:n`` and the file name (or ``†source``, which models often write
+instead); an unknown marker is left as plain text. Indexes count characters (code points).
 
 The :class:`CitationBook` is the run's memory of the markers it handed out; it is saved
 with the run's engine state, so citations still resolve after a ``requires_action`` pause.
@@ -69,7 +69,14 @@ class CitationBook:
         return markers
 
     def source_of(self, match: re.Match[str]) -> Source | None:
-        return self.sources.get(f"{match.group(1)}:{match.group(2)}")
+        """The source a marker names: by ``m:n``, if its name is that file's (or
+        ``source``, as OpenAI's models often write). A marker copied from an earlier run's
+        answer that names another file is not taken for this run's result."""
+        source = self.sources.get(f"{match.group(1)}:{match.group(2)}")
+        name = match.group(3).strip()
+        if source is None or name not in (source.filename.replace("】", "]"), "source", ""):
+            return None
+        return source
 
     # -- the run's engine state --------------------------------------------------------
 
