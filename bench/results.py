@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from .stats import median, percentile
 
@@ -147,6 +148,7 @@ class Results:
     throughput: list[ThroughputRow]
     sizes: dict[str, object]
     elapsed: float = 0.0
+    retrieval: Any = None  # retrieval.RetrievalResults (section 7)
 
 
 def by_level(cells: list[Cell]) -> dict[int, dict[str, Cell]]:

@@ -23,6 +23,7 @@ from .settings import ServerSettings
 from .store import Store
 from .store.blobs import BlobStore, DatabaseBlobStore, DirectoryBlobStore
 from .store.files import FileStore
+from .store.upgrade import upgrade_files_table
 
 log = logging.getLogger(__name__)
 
@@ -71,8 +72,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await store.create_all()
-        await retrieval.startup()
+        await upgrade_files_table(store, files.blobs)
         await files.blobs.sweep()
+        await retrieval.startup()
         await engine.startup()
         try:
             yield

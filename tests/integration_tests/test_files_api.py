@@ -188,3 +188,54 @@ def test_blob_store_keeps_bytes_where_configured(files_server: tuple[RunningServ
         assert on_disk.exists() is (not database)
         c.files.delete(created.id)
         assert not on_disk.exists()
+
+
+def test_partial_writes_of_a_crashed_process_are_swept_at_start(tmp_path: Path) -> None:
+    blobs = tmp_path / "blobs"
+    blobs.mkdir()
+    stale, fresh = blobs / ".partial-file-old-1", blobs / ".partial-file-new-2"
+    stale.write_bytes(b"half")
+    fresh.write_bytes(b"another process is writing this")
+    old = time.time() - 2 * 3600
+    os.utime(stale, (old, old))
+    with start_server(db=str(tmp_path / "s.db"), files_dir=blobs, sandbox_dir=tmp_path / "sb"):
+        assert not stale.exists() and fresh.exists()
+
+
+def test_a_database_of_the_previous_version_keeps_its_files(tmp_path: Path) -> None:
+    """Figures stored by the earlier schema (bytes in files.content) move to the blob store."""
+    import json
+    import sqlite3
+
+    db = tmp_path / "old.db"
+    data = {
+        "id": "file_oldfigure",
+        "object": "file",
+        "bytes": 4,
+        "created_at": 1,
+        "filename": "figure-1.png",
+        "purpose": "assistants_output",
+        "status": "processed",
+    }
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "CREATE TABLE files (seq INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT, "
+            "id VARCHAR(64) NOT NULL UNIQUE, created_at BIGINT NOT NULL, data JSON NOT NULL, "
+            "content BLOB NOT NULL)"
+        )
+        conn.execute(
+            "INSERT INTO files (id, created_at, data, content) VALUES (?, 1, ?, ?)",
+            ("file_oldfigure", json.dumps(data), b"\x89PNG"),
+        )
+    with (
+        start_server(db=str(db), sandbox_dir=tmp_path / "sb") as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        assert c.files.content("file_oldfigure").content == b"\x89PNG"
+        assert [f.id for f in c.files.list(purpose="assistants_output")] == ["file_oldfigure"]
+        new = c.files.create(file=("new.txt", b"new"), purpose="assistants")
+        assert c.files.content(new.id).content == b"new"
+    with sqlite3.connect(db) as conn:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(files)")}
+    assert "content" not in columns and "purpose" in columns
+    assert (tmp_path / "old-files" / "file_oldfigure").read_bytes() == b"\x89PNG"

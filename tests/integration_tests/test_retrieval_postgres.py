@@ -6,6 +6,8 @@ by pip, so no OS package is needed); it runs on a unix socket in a temporary dir
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,13 +27,17 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     tmp = tmp_path_factory.mktemp("pg")
-    server = pgserver.get_server(tmp / "data", cleanup_mode="stop")
-    server.psql("CREATE DATABASE lexical;")
-    server.psql("CREATE DATABASE hybrid;")
+    # As root, pgserver runs PostgreSQL as its own user, which must reach the data
+    # directory: a fresh directory directly under the system temp dir, not pytest's (0700).
+    data = Path(tempfile.mkdtemp(prefix="retrieval-pg-"))
+    server = pgserver.get_server(data, cleanup_mode="stop")
     try:
+        server.psql("CREATE DATABASE lexical;")
+        server.psql("CREATE DATABASE hybrid;")
         yield server.get_uri(), tmp
     finally:
         server.cleanup()
+        shutil.rmtree(data, ignore_errors=True)
 
 
 def _db(uri: str, name: str) -> str:

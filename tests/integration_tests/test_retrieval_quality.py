@@ -5,6 +5,7 @@ says which retrieval is active."""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import sqlite3
 import subprocess
@@ -13,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import openai
 import pytest
 from openai import OpenAI
 
@@ -199,3 +201,65 @@ def test_startup_says_which_retrieval_is_active(
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_an_expired_store_says_so_and_is_not_searched(tmp_path: Path) -> None:
+    db = tmp_path / "expiry.db"
+    with (
+        start_server(db=str(db), sandbox_dir=tmp_path / "sb", files_dir=tmp_path / "f") as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        fid = upload(c, "old.txt", b"an old note about flint")
+        store = c.vector_stores.create(
+            file_ids=[fid], expires_after={"anchor": "last_active_at", "days": 1}
+        )
+        settled(c, store.id)
+        assert c.vector_stores.search(store.id, query="flint").data
+        # Two days without activity, as the database would hold them.
+        with sqlite3.connect(db) as conn:
+            conn.execute(
+                "UPDATE vector_stores SET data = json_set(data, '$.last_active_at', 1, "
+                "'$.expires_at', 86401) WHERE id = ?",
+                (store.id,),
+            )
+        assert c.vector_stores.retrieve(store.id).status == "expired"
+        with pytest.raises(openai.BadRequestError) as info:
+            c.vector_stores.search(store.id, query="flint")
+        assert store.id in info.value.message and "expired" in info.value.message
+        assert c.vector_stores.retrieve(store.id).status == "expired"  # a search did not revive it
+
+
+class CountingEmbeddings(HashingEmbeddings):
+    """Hashing embeddings that take a while and count how many calls overlap."""
+
+    def __init__(self) -> None:
+        super().__init__(32)
+        self.in_flight = 0
+        self.most = 0
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        self.in_flight += 1
+        self.most = max(self.most, self.in_flight)
+        try:
+            await asyncio.sleep(1.0)
+            return self.embed_documents(texts)
+        finally:
+            self.in_flight -= 1
+
+
+def test_ingestion_runs_files_in_parallel_up_to_the_bound(tmp_path: Path) -> None:
+    embeddings = CountingEmbeddings()
+    with (
+        start_server(
+            db=str(tmp_path / "bound.db"),
+            embeddings=embeddings,
+            ingest_concurrency=2,
+            sandbox_dir=tmp_path / "sb",
+            files_dir=tmp_path / "f",
+        ) as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        ids = [upload(c, f"p{i}.txt", f"parallel file {i}".encode()) for i in range(6)]
+        store = c.vector_stores.create(file_ids=ids)
+        assert settled(c, store.id).file_counts.completed == 6
+    assert embeddings.most == 2

@@ -361,3 +361,38 @@ async def test_async_client_end_to_end(async_client: AsyncOpenAI) -> None:
     with pytest.raises(openai.NotFoundError):
         await async_client.vector_stores.retrieve("vs_async_nowhere")
     assert (await async_client.vector_stores.delete(store.id)).deleted
+
+
+def test_batch_with_per_file_attributes_and_strategies(client: OpenAI) -> None:
+    store = client.vector_stores.create(name="per-file")
+    long_text = " ".join(f"gear{i}" for i in range(600)).encode()
+    small = upload(client, "small.txt", b"per-file attributes on a small file about kelp")
+    big = upload(client, "big.txt", long_text)
+    batch = client.vector_stores.file_batches.create_and_poll(
+        vector_store_id=store.id,
+        files=[
+            {"file_id": small, "attributes": {"shelf": "a"}},
+            {
+                "file_id": big,
+                "attributes": {"shelf": "b"},
+                "chunking_strategy": {
+                    "type": "static",
+                    "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0},
+                },
+            },
+        ],
+    )
+    assert batch.file_counts.completed == 2
+    got = {f.id: f for f in client.vector_stores.files.list(store.id)}
+    assert got[small].attributes == {"shelf": "a"} and got[big].attributes == {"shelf": "b"}
+    assert got[big].chunking_strategy.static.max_chunk_size_tokens == 100  # type: ignore[union-attr]
+    assert got[small].chunking_strategy.static.max_chunk_size_tokens == 800  # type: ignore[union-attr]
+    shelf_a = client.vector_stores.search(
+        store.id, query="kelp gear1", filters={"type": "eq", "key": "shelf", "value": "a"}
+    )
+    assert {h.file_id for h in shelf_a} == {small}
+    with pytest.raises(openai.BadRequestError) as info:
+        client.vector_stores.file_batches.create(
+            store.id, files=[{"file_id": small, "attributes": {f"k{i}": i for i in range(17)}}]
+        )
+    assert "files[0].attributes" in info.value.message

@@ -15,6 +15,7 @@ from fpdf import FPDF
 from langchain_assistants.server.errors import APIError
 from langchain_assistants.server.retrieval.chunking import (
     ChunkingStrategy,
+    TooManyTokens,
     chunk_text,
     parse_strategy,
     tokenizer,
@@ -152,6 +153,14 @@ def test_auto_chunks_are_800_tokens_overlapping_by_400() -> None:
     assert chunks[1].text == tokenizer().decode(tokens[400:1200]).strip()
     assert chunks[0].text.endswith(tokenizer().decode(tokens[400:800]).strip())
     assert chunks[-1].text.endswith("word2999")
+
+
+def test_a_text_over_the_token_limit_is_refused() -> None:
+    with pytest.raises(TooManyTokens):
+        chunk_text("word " * 300, ChunkingStrategy(), max_tokens=100)
+    with pytest.raises(TooManyTokens):
+        chunk_text("x" * 1700, ChunkingStrategy(), max_tokens=100)  # refused before encoding
+    assert chunk_text("word " * 50, ChunkingStrategy(), max_tokens=100)
 
 
 def test_static_strategy_and_short_text() -> None:

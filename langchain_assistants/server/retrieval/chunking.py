@@ -22,6 +22,11 @@ log = logging.getLogger(__name__)
 
 AUTO_MAX_TOKENS = 800
 AUTO_OVERLAP_TOKENS = 400
+MAX_FILE_TOKENS = 5_000_000  # OpenAI's per-file limit for file search
+
+
+class TooManyTokens(ValueError):
+    """The text has more tokens than one file may hold."""
 
 
 @dataclass(frozen=True)
@@ -153,12 +158,22 @@ class Chunk:
 
 
 def chunk_text(
-    text: str, strategy: ChunkingStrategy, encoder: Callable[[], Tokenizer] = tokenizer
+    text: str,
+    strategy: ChunkingStrategy,
+    encoder: Callable[[], Tokenizer] = tokenizer,
+    *,
+    max_tokens: int = MAX_FILE_TOKENS,
 ) -> list[Chunk]:
     """Windows of at most ``max_chunk_size_tokens`` tokens, each starting
-    ``max - overlap`` tokens after the previous one; the last window ends the text."""
+    ``max - overlap`` tokens after the previous one; the last window ends the text.
+    More than ``max_tokens`` tokens raises :class:`TooManyTokens` (a token is at least one
+    character, so far longer texts are refused before they are encoded)."""
+    if len(text) > max_tokens * 16:
+        raise TooManyTokens(f"more than {max_tokens:,} tokens")
     tok = encoder()
     tokens = tok.encode(text)
+    if len(tokens) > max_tokens:
+        raise TooManyTokens(f"{len(tokens):,} tokens; at most {max_tokens:,} are allowed")
     size, overlap = strategy.max_chunk_size_tokens, strategy.chunk_overlap_tokens
     step = max(1, size - overlap)
     chunks: list[Chunk] = []

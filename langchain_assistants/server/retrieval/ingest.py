@@ -7,7 +7,8 @@ it is still ``in_progress`` and still ours) and writes its chunks — so a crash
 a cancel or a delete never leaves half a file's chunks, nor a file's chunks twice.
 At start-up rows left ``in_progress`` are resumed; a row whose ingestion was interrupted
 ``MAX_ATTEMPTS`` times ends ``failed`` with a ``server_error``. On PostgreSQL several
-processes share the queue; a claim older than ``lease_seconds`` is taken over.
+processes share the queue; a worker renews its claims while it works (every third of
+``lease_seconds``), so a claim older than the lease is a dead process's and is taken over.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy import or_, select, update
 
 from ..store import Store
 from ..wire import now
-from .chunking import Chunk, ChunkingStrategy, chunk_text
+from .chunking import Chunk, ChunkingStrategy, TooManyTokens, chunk_text
 from .embeddings import EmbeddingsModel
 from .index import ChunkIndex
 from .parsing import ParseError, extract_text
@@ -49,7 +50,7 @@ class Ingestor:
         embeddings: EmbeddingsModel | None,
         *,
         concurrency: int = 4,
-        lease_seconds: int = 600,
+        lease_seconds: int = 120,
         rescan_seconds: float = 2.0,
     ) -> None:
         self.store = store
@@ -127,48 +128,66 @@ class Ingestor:
         self._wake.set()  # a slot is free
 
     async def _claim(self, limit: int) -> list[dict[str, Any]]:
-        """Claim up to ``limit`` waiting rows; each claim is one conditional UPDATE, so
-        two processes never both win a row."""
+        """Claim up to ``limit`` waiting rows in one conditional UPDATE: a row another
+        process claimed meanwhile no longer matches, so two processes never both win it."""
         claimable = (VectorStoreFileRow.status == "in_progress") & or_(
             VectorStoreFileRow.claimed_by.is_(None),
             VectorStoreFileRow.claimed_at < now() - self.lease_seconds,
         )
-        async with self.store.session(write=False) as s:
-            candidates = (
-                await s.execute(
-                    select(VectorStoreFileRow.seq)
-                    .where(claimable)
-                    .order_by(VectorStoreFileRow.seq)
-                    .limit(limit)
+        waiting = (
+            select(VectorStoreFileRow.seq)
+            .where(claimable)
+            .order_by(VectorStoreFileRow.seq)
+            .limit(limit)
+        )
+        if not self.store.is_sqlite:
+            waiting = waiting.with_for_update(skip_locked=True)
+        async with self.store.session(write=True) as s:
+            result = await s.execute(
+                update(VectorStoreFileRow)
+                .where(VectorStoreFileRow.seq.in_(waiting.scalar_subquery()), claimable)
+                .values(
+                    claimed_by=self.worker_id,
+                    claimed_at=now(),
+                    attempts=VectorStoreFileRow.attempts + 1,
                 )
-            ).all()
-        claimed: list[dict[str, Any]] = []
-        for (seq,) in candidates:
-            async with self.store.session(write=True) as s:
-                result = await s.execute(
-                    update(VectorStoreFileRow)
-                    .where(VectorStoreFileRow.seq == seq, claimable)
-                    .values(
-                        claimed_by=self.worker_id,
-                        claimed_at=now(),
-                        attempts=VectorStoreFileRow.attempts + 1,
-                    )
-                    .returning(
-                        VectorStoreFileRow.seq,
-                        VectorStoreFileRow.vector_store_id,
-                        VectorStoreFileRow.file_id,
-                        VectorStoreFileRow.attempts,
-                        VectorStoreFileRow.data,
-                    )
+                .returning(
+                    VectorStoreFileRow.seq,
+                    VectorStoreFileRow.vector_store_id,
+                    VectorStoreFileRow.file_id,
+                    VectorStoreFileRow.attempts,
+                    VectorStoreFileRow.data,
                 )
-                row = result.first()
-            if row is not None:
-                claimed.append(dict(row._mapping))
-        return claimed
+            )
+            rows = [dict(row._mapping) for row in result.all()]
+        return sorted(rows, key=lambda row: row["seq"])
 
     # -- one file -----------------------------------------------------------------------
 
     async def _ingest(self, row: dict[str, Any]) -> None:
+        heartbeat = asyncio.create_task(self._renew(row["seq"]))
+        try:
+            await self._ingest_claimed(row)
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _renew(self, seq: int) -> None:
+        """Keep this process's claim on a file fresh while it is being ingested."""
+        while True:
+            await asyncio.sleep(self.lease_seconds / 3)
+            try:
+                async with self.store.session(write=True) as s:
+                    await s.execute(
+                        update(VectorStoreFileRow)
+                        .where(self._still_ours(seq))
+                        .values(claimed_at=now())
+                    )
+            except Exception:
+                log.warning("renewing the ingestion claim on row %s failed", seq)
+
+    async def _ingest_claimed(self, row: dict[str, Any]) -> None:
         seq, file_id = row["seq"], row["file_id"]
         if row["attempts"] > MAX_ATTEMPTS:
             await self._finish_failed(
@@ -266,4 +285,7 @@ def _parse_and_chunk(filename: str, content: bytes, strategy: ChunkingStrategy) 
         raise ParseError(
             "invalid_file", f"The file '{filename}' could not be parsed: {type(exc).__name__}"
         ) from exc
-    return chunk_text(text, strategy)
+    try:
+        return chunk_text(text, strategy)
+    except TooManyTokens as exc:
+        raise ParseError("invalid_file", f"The file '{filename}' is too long: {exc}.") from exc

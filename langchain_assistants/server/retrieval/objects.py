@@ -98,13 +98,11 @@ def batch_object(
 ) -> dict[str, Any]:
     counted = file_counts(counts)
     if counted["in_progress"]:
-        status = "cancelling" if cancelled else "in_progress"
+        status = "in_progress"  # also while a cancel lets running files finish
     elif cancelled:
         status = "cancelled"
     else:
         status = "completed"
-    if status == "cancelling":  # not in the SDK's literal; the wire says in_progress
-        status = "in_progress"
     return checked(
         VectorStoreFileBatch,
         {

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 MAX_FILES_PER_STORE_CREATE = 500
 MAX_FILES_PER_BATCH = 2000
+ACTIVITY_RESOLUTION = 60  # seconds: how stale last_active_at may get from searches
 CANDIDATES = 100  # chunks each ranking contributes before fusion
 
 
@@ -553,35 +554,32 @@ class Retrieval:
         """The best chunks of the given stores for ``query``, best first (scores in [0, 1])."""
         if filters is not None:
             validate_filter(filters)
-        store_ids = list(dict.fromkeys(vector_store_ids))
+        store_ids = await self._mark_active(list(dict.fromkeys(vector_store_ids)))
+        if not store_ids:
+            return []
         query_vector = None
         if self.embeddings is not None and query.strip():
             query_vector = await self.embeddings.model.aembed_query(query)
         async with self.store.session(write=False) as s:
-            files = {
-                (r.vector_store_id, r.file_id): r
-                for r in (
-                    await s.execute(
-                        select(
-                            VectorStoreFileRow.vector_store_id,
-                            VectorStoreFileRow.file_id,
-                            VectorStoreFileRow.filename,
-                            VectorStoreFileRow.data,
-                        ).where(
-                            VectorStoreFileRow.vector_store_id.in_(store_ids),
-                            VectorStoreFileRow.status == "completed",
-                        )
+            allowed: set[tuple[str, str]] | None = None
+            file_ids: set[str] | None = None
+            if filters is not None:
+                rows = await s.execute(
+                    select(
+                        VectorStoreFileRow.vector_store_id,
+                        VectorStoreFileRow.file_id,
+                        VectorStoreFileRow.data,
+                    ).where(
+                        VectorStoreFileRow.vector_store_id.in_(store_ids),
+                        VectorStoreFileRow.status == "completed",
                     )
-                ).all()
-            }
-            allowed = {
-                key
-                for key, r in files.items()
-                if filters is None or matches(filters, r.data.get("attributes") or {})
-            }
-            if not allowed:
-                return []
-            file_ids = None if len(allowed) == len(files) else {key[1] for key in allowed}
+                )
+                allowed = {
+                    (r[0], r[1]) for r in rows if matches(filters, r[2].get("attributes") or {})
+                }
+                if not allowed:
+                    return []
+                file_ids = {file_id for _, file_id in allowed}
             lexical = await self.index.lexical(s, store_ids, file_ids, query, CANDIDATES)
             if query_vector is None or self.embeddings is None:
                 ranked = [(cid, lexical_score(r)) for cid, r in lexical]
@@ -590,37 +588,96 @@ class Retrieval:
                     s, store_ids, file_ids, query_vector, self.embeddings.name, CANDIDATES
                 )
                 ranked = fuse([[cid for cid, _ in lexical], [cid for cid, _ in nearest]])
-            chunks = await self.index.chunks(
-                s, [cid for cid, _ in ranked[: max_num_results * 3 + 10]]
-            )
+            ranked = ranked[: max_num_results * 3 + 10]
+            chunks = await self.index.chunks(s, [cid for cid, _ in ranked])
+            files = await self._hit_files(s, store_ids, {c.file_id for c in chunks.values()})
         hits: list[SearchHit] = []
         for chunk_id, score in ranked:
             chunk = chunks.get(chunk_id)
-            if chunk is None or (chunk.vector_store_id, chunk.file_id) not in allowed:
+            if chunk is None:
+                continue
+            key = (chunk.vector_store_id, chunk.file_id)
+            if key not in files or (allowed is not None and key not in allowed):
                 continue
             if score_threshold is not None and score < score_threshold:
                 break
-            row = files[(chunk.vector_store_id, chunk.file_id)]
+            filename, attributes = files[key]
             hits.append(
                 SearchHit(
                     file_id=chunk.file_id,
-                    filename=row.filename,
+                    filename=filename,
                     score=round(score, 6),
                     text=chunk.text,
-                    attributes=dict(row.data.get("attributes") or {}),
+                    attributes=attributes,
                 )
             )
             if len(hits) >= max_num_results:
                 break
         return hits
 
+    async def _hit_files(
+        self, s: AsyncSession, store_ids: list[str], file_ids: set[str]
+    ) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
+        """Name and attributes of the files that hits came from."""
+        if not file_ids:
+            return {}
+        rows = await s.execute(
+            select(
+                VectorStoreFileRow.vector_store_id,
+                VectorStoreFileRow.file_id,
+                VectorStoreFileRow.filename,
+                VectorStoreFileRow.data,
+            ).where(
+                VectorStoreFileRow.vector_store_id.in_(store_ids),
+                VectorStoreFileRow.file_id.in_(list(file_ids)),
+            )
+        )
+        return {(r[0], r[1]): (r[2], dict(r[3].get("attributes") or {})) for r in rows}
+
     async def search_stores(
         self, vector_store_id: str, query: str, **options: Any
     ) -> list[SearchHit]:
-        """``POST /vector_stores/{id}/search``: 404 for an unknown store; marks it active."""
-        async with self.store.session(write=True) as s:
-            await self._touch(s, await self._store_row(s, vector_store_id))
+        """``POST /vector_stores/{id}/search``: 404 for an unknown store, 400 for an expired one."""
+        async with self.store.session(write=False) as s:
+            row = await self._store_row(s, vector_store_id)
+        if _expired(row.data):
+            raise bad_request(
+                f"Vector store '{vector_store_id}' has expired and can no longer be searched.",
+                param="vector_store_id",
+                code="vector_store_expired",
+            )
         return await self.search([vector_store_id], query, **options)
+
+    async def _mark_active(self, store_ids: list[str]) -> list[str]:
+        """A search uses these stores: move their ``last_active_at`` (and expiry), at most
+        once a minute per store so that searches seldom write. Returns the stores that
+        exist and have not expired (an expired store stays expired and is not searched)."""
+        async with self.store.session(write=False) as s:
+            rows = list(
+                await s.execute(
+                    select(VectorStoreRow.id, VectorStoreRow.data).where(
+                        VectorStoreRow.id.in_(store_ids)
+                    )
+                )
+            )
+        live = [r[0] for r in rows if not _expired(r[1])]
+        stale = [
+            r[0]
+            for r in rows
+            if r[0] in live and now() - int(r[1].get("last_active_at") or 0) >= ACTIVITY_RESOLUTION
+        ]
+        if stale:
+            async with self.store.session(write=True) as s:
+                for row in await s.scalars(
+                    select(VectorStoreRow).where(VectorStoreRow.id.in_(stale))
+                ):
+                    await self._touch(s, row)
+        return live
+
+
+def _expired(data: dict[str, Any]) -> bool:
+    expires_at = data.get("expires_at")
+    return expires_at is not None and now() >= int(expires_at)
 
 
 def _file_store(store: Store, settings: ServerSettings) -> FileStore:

@@ -11,9 +11,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
+from openai.types import FileDeleted
 
 from ..errors import APIError, bad_request, not_found
 from ..store import Kind
+from ..wire import checked, list_object
 from .common import Svc, fetch
 from .upload import receive_upload
 
@@ -78,14 +80,7 @@ async def list_files(
     after: str | None = None,
 ) -> dict[str, Any]:
     page = await svc.store.page(Kind.file, limit=limit, order=order, after=after, purpose=purpose)
-    items = page.items
-    return {
-        "object": "list",
-        "data": items,
-        "first_id": items[0]["id"] if items else None,
-        "last_id": items[-1]["id"] if items else None,
-        "has_more": page.has_more,
-    }
+    return list_object(page.items, page.has_more)
 
 
 @router.get("/{file_id}")
@@ -107,4 +102,4 @@ async def delete_file(file_id: str, svc: Svc) -> dict[str, Any]:
     # Vector stores that hold the file lose it (and its chunks) first, atomically.
     await svc.retrieval.forget_file(file_id)
     await svc.files.delete(file_id)
-    return {"id": file_id, "object": "file", "deleted": True}
+    return checked(FileDeleted, {"id": file_id, "object": "file", "deleted": True})
