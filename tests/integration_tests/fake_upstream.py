@@ -2,8 +2,9 @@
 
 It streams like the real API (role chunk, content or tool-call fragments, a usage chunk,
 ``[DONE]``) and injects faults on request: "unavailable" answers 503, "drop" cuts the
-stream mid-answer; "describe your tools" answers with the bound tools' descriptions; a
-``tool_choice`` that forces a function is always obeyed.
+stream mid-answer; "describe your tools" answers with the bound tools' descriptions, "describe the
+images" with the start of each image URL in the last message; a ``tool_choice`` that forces
+a function is always obeyed.
 """
 
 from __future__ import annotations
@@ -60,6 +61,10 @@ async def completions(request: Request) -> Response:
         content, calls = "", [{"name": forced["function"]["name"], "arguments": query}]
     if "sampling" in last_text:
         content = f"temperature={body.get('temperature')} top_p={body.get('top_p')}"
+    if "describe the images" in last_text:
+        parts = messages[-1].get("content")
+        urls = [p["image_url"]["url"] for p in parts if p.get("type") == "image_url"]
+        content = "images: " + " ".join(u[:22] for u in urls)
     if "describe your tools" in last_text:
         content = " | ".join(t["function"].get("description", "") for t in body.get("tools", []))
 

@@ -6,7 +6,7 @@ stored message; unknown or too many file ids answer 400 naming them."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import openai
@@ -14,9 +14,6 @@ import pytest
 from openai import AsyncOpenAI, OpenAI
 from openai.types.beta.threads import Message
 
-from langchain_assistants.server.embedded import RunningServer, start_server
-
-from .fake_upstream import fake_upstream
 from .helpers import WEATHER_TOOLS, text_of
 
 CI = [{"type": "code_interpreter"}]
@@ -250,29 +247,3 @@ def test_more_than_20_code_interpreter_files_is_400(client: OpenAI) -> None:
         model="gpt-4o", tools=CI, tool_resources={"code_interpreter": {"file_ids": ids[:20]}}
     )
     assert len(ok.tool_resources.code_interpreter.file_ids) == 20  # type: ignore[union-attr, arg-type]
-
-
-@pytest.fixture(scope="module")
-def upstream_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with pytest.MonkeyPatch.context() as mp, fake_upstream() as upstream:
-        mp.setenv("OPENAI_BASE_URL", upstream)
-        mp.setenv("OPENAI_API_KEY", "sk-upstream")
-        mp.delenv("OPENAI_API_BASE", raising=False)
-        db = tmp_path_factory.mktemp("cifiles") / "ci.db"
-        with start_server(db=str(db), model="openai:gpt-4o-mini") as srv:
-            yield srv
-
-
-def test_the_model_is_told_the_files_and_how_to_link_outputs(
-    upstream_server: RunningServer,
-) -> None:
-    with OpenAI(base_url=upstream_server.base_url, api_key="k", max_retries=0) as c:
-        csv = c.files.create(file=("sales.csv", b"q,amount\n1,5\n"), purpose="assistants")
-        assistant = c.beta.assistants.create(model="gpt-4o", tools=CI)
-        thread = c.beta.threads.create(
-            messages=[{"role": "user", "content": "describe your tools"}],
-            tool_resources={"code_interpreter": {"file_ids": [csv.id]}},
-        )
-        description = text_of(run_and_answer(c, assistant.id, thread.id))
-    assert "sales.csv" in description and "working directory" in description
-    assert "sandbox:/mnt/data/<name>" in description

@@ -1,5 +1,6 @@
-"""A 200 MB upload through the SDK to a server in its own process: the bytes arrive intact
-and the server's peak memory (VmHWM) grows by far less than the file's size."""
+"""A 200 MB upload and download through the SDK with a server in its own process, on both
+blob stores: the bytes arrive intact and the server's peak memory (VmHWM) grows by far
+less than the file's size."""
 
 from __future__ import annotations
 
@@ -33,8 +34,10 @@ def _peak_rss(pid: int) -> int:
     raise AssertionError("no VmHWM")
 
 
-@pytest.fixture
-def cli_server(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
+@pytest.fixture(params=["directory", "database"])
+def cli_server(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[tuple[str, int, Path | None]]:
     port = _free_port()
     proc = subprocess.Popen(
         [
@@ -48,6 +51,8 @@ def cli_server(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
             str(tmp_path / "big.db"),
             "--log-level",
             "warning",
+            "--file-storage",
+            request.param,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -64,7 +69,12 @@ def cli_server(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
             assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
             assert time.monotonic() < deadline, "server did not start"
             time.sleep(0.1)
-        yield url + "/v1", proc.pid, tmp_path / "big-files"
+        # Where the bytes should be on disk (None: in the database).
+        yield (
+            url + "/v1",
+            proc.pid,
+            tmp_path / "big-files" if request.param == "directory" else None,
+        )
     finally:
         proc.terminate()
         try:
@@ -75,7 +85,9 @@ def cli_server(tmp_path: Path) -> Iterator[tuple[str, int, Path]]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-def test_200mb_upload_streams_to_disk(cli_server: tuple[str, int, Path], tmp_path: Path) -> None:
+def test_200mb_upload_and_download_stream(
+    cli_server: tuple[str, int, Path | None], tmp_path: Path
+) -> None:
     base_url, pid, files_dir = cli_server
     source = tmp_path / "big.bin"
     digest = hashlib.sha256()
@@ -89,15 +101,18 @@ def test_200mb_upload_streams_to_disk(cli_server: tuple[str, int, Path], tmp_pat
         before = _peak_rss(pid)
         with source.open("rb") as handle:
             created = client.files.create(file=("big.bin", handle), purpose="assistants")
-        growth = _peak_rss(pid) - before
+        upload_growth = _peak_rss(pid) - before
         assert created.bytes == SIZE
-        stored = files_dir / created.id
-        assert stored.stat().st_size == SIZE
-        stored_digest = hashlib.sha256()
-        with stored.open("rb") as f:
-            while chunk := f.read(1 << 20):
-                stored_digest.update(chunk)
-        assert stored_digest.hexdigest() == digest.hexdigest()
-        assert growth < MAX_GROWTH, f"server peak RSS grew by {growth / 2**20:.0f} MiB"
+        downloaded = hashlib.sha256()
+        with client.with_streaming_response.files.content(created.id) as response:
+            for chunk in response.iter_bytes(1 << 20):
+                downloaded.update(chunk)
+        growth = _peak_rss(pid) - before
+        assert downloaded.hexdigest() == digest.hexdigest()
+        assert upload_growth < MAX_GROWTH, f"upload grew the server by {upload_growth >> 20} MiB"
+        assert growth < MAX_GROWTH, f"download grew the server by {growth >> 20} MiB"
+        stored = (files_dir or tmp_path / "big-files") / created.id
+        assert stored.exists() is (files_dir is not None)
         assert client.files.delete(created.id).deleted
         assert not stored.exists()
+        assert client.files.list().data == []

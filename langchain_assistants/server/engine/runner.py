@@ -30,6 +30,7 @@ from .conversation import build_prompt, tool_result_entries
 from .events import EventBus
 from .file_search import FileSearch, wants_content
 from .hosted import HostedResult, HostedTool
+from .message_images import image_urls
 from .models import ModelResolver, with_sampling
 from .recorder import RunRecorder
 from .tools import model_tool_choice, model_tools
@@ -382,6 +383,7 @@ class RunEngine:
         model = with_sampling(self.models.resolve(run["model"]), run)
         thread_messages = await self.store.thread_messages(run["thread_id"], exclude_run=run["id"])
         note = await self.code_files.tool_note(run, thread_messages)
+        images = await image_urls(self.files, thread_messages)
         tools = model_tools(run["tools"], code_interpreter_note=note)
         choice = model_tool_choice(run["tool_choice"])
         bound: Any = model
@@ -410,7 +412,7 @@ class RunEngine:
             )
             await turn.stream(
                 after_tools if transcript else bound,
-                build_prompt(run, thread_messages, transcript),
+                build_prompt(run, thread_messages, transcript, images),
             )
             turn_usage = turn.usage
             usage = add_usage(usage, turn_usage)

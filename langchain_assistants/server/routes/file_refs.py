@@ -1,6 +1,6 @@
-"""Request-time checks of the file ids a request names: ``tool_resources.code_interpreter``
-and message ``attachments``. An unknown id answers 400 naming it (and the field), before
-anything is stored, so a run never starts with a file that is not there."""
+"""Request-time checks of the file ids a request names: ``tool_resources.code_interpreter``,
+message ``attachments`` and ``image_file`` content. An unknown id answers 400 naming it
+(and the field) before anything is stored, so a run never starts with a missing file."""
 
 from __future__ import annotations
 
@@ -60,8 +60,21 @@ async def check_attachments(
         await _check_exists(svc, attachment.file_id, f"{param}[{i}].file_id")
 
 
+async def check_message(svc: Services, message: MessageCreate, prefix: str = "") -> None:
+    """A new message's attachments and ``image_file`` content blocks name existing files."""
+    await check_attachments(svc, message.attachments, f"{prefix}attachments")
+    if isinstance(message.content, list):
+        for i, part in enumerate(message.content):
+            if part.get("type") == "image_file":
+                file_id = (part.get("image_file") or {}).get("file_id")
+                where = f"{prefix}content[{i}].image_file.file_id"
+                if not isinstance(file_id, str):
+                    raise bad_request(f"'{where}' is required.", param=where)
+                await _check_exists(svc, file_id, where)
+
+
 async def check_messages(
     svc: Services, messages: Iterable[MessageCreate] | None, param: str = "messages"
 ) -> None:
     for i, message in enumerate(messages or []):
-        await check_attachments(svc, message.attachments, f"{param}[{i}].attachments")
+        await check_message(svc, message, f"{param}[{i}].")
