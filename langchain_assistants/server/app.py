@@ -23,7 +23,7 @@ from .settings import ServerSettings
 from .store import Store
 from .store.blobs import BlobStore, DatabaseBlobStore, DirectoryBlobStore
 from .store.files import FileStore
-from .store.upgrade import upgrade_files_table
+from .store.upgrade import upgrade_files_table, upgrade_runs_table
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await store.create_all()
         await upgrade_files_table(store, files.blobs)
+        await upgrade_runs_table(store)
         await files.blobs.sweep()
         await retrieval.startup()
         await engine.startup()

@@ -544,3 +544,30 @@ def test_citations_survive_a_requires_action_pause(
     for message in (final, stored):
         (note,) = message.content[0].text.annotations  # type: ignore[union-attr]
         assert note.file_citation.file_id == ids["moon.md"]  # type: ignore[union-attr]
+
+
+def test_a_database_of_the_previous_version_gains_the_runs_tool_state(
+    tmp_path: Any, scripted_model: Callable[..., str]
+) -> None:
+    """A runs table made before file_search (no tool_state column) is upgraded at start."""
+    import sqlite3
+
+    from langchain_assistants.server.embedded import start_server
+
+    db = tmp_path / "old.db"
+    with start_server(db=str(db), sandbox_dir=tmp_path / "sb"):
+        pass
+    with sqlite3.connect(db) as conn:
+        conn.execute("ALTER TABLE runs DROP COLUMN tool_state")
+    with (
+        start_server(db=str(db), sandbox_dir=tmp_path / "sb") as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        store_id, ids = store_with(c, {"old.md": "Old databases still search fine."})
+        assistant_id = search_assistant(
+            c, scripted_model(search_then_cite("old databases")), store_id
+        )
+        run = run_on_new_thread(c, assistant_id)
+        assert search_call(c, run).file_search.results[0].file_id == ids["old.md"]
+    with sqlite3.connect(db) as conn:
+        assert "tool_state" in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
