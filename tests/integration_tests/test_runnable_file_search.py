@@ -153,3 +153,27 @@ async def test_tool_resources_on_create_assistant_and_on_threads(
     (message,) = plain.invoke({"content": "parrot?"})
     (note,) = message.content[0].text.annotations
     assert note.file_citation.file_id == parrot
+
+
+async def test_file_search_results_stream_as_callback_events(
+    client: OpenAI, scripted_model: Callable[..., str]
+) -> None:
+    runnable = OpenAIAssistantRunnable.create_assistant(
+        name="librarian",
+        instructions="Answer from the files.",
+        tools=[{"type": "file_search"}],
+        model=scripted_model(RULES),
+        client=client,
+        as_agent=True,
+    )
+    parrot = client.files.create(file=PARROT, purpose="assistants").id
+    inputs = {"content": "parrot?", "attachments": attach(parrot)}
+    deltas = [
+        event["data"]
+        async for event in runnable.astream_events(inputs, version="v2")
+        if event["event"] == "on_custom_event" and event["name"] == "assistant_file_search_delta"
+    ]
+    assert deltas and deltas[0]["results"] == []  # the call is announced first
+    results = deltas[-1]["results"]
+    assert [(r["file_id"], r["file_name"]) for r in results] == [(parrot, "parrot.md")]
+    assert {d["tool_call_id"] for d in deltas} == {deltas[0]["tool_call_id"]}
