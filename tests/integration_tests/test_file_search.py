@@ -571,3 +571,21 @@ def test_a_database_of_the_previous_version_gains_the_runs_tool_state(
         assert search_call(c, run).file_search.results[0].file_id == ids["old.md"]
     with sqlite3.connect(db) as conn:
         assert "tool_state" in {row[1] for row in conn.execute("PRAGMA table_info(runs)")}
+
+
+def test_an_attachment_after_the_threads_store_was_deleted_gets_a_new_store(
+    client: OpenAI,
+) -> None:
+    first = client.files.create(file=upload("a.md", "first"), purpose="assistants")
+    attach = [{"file_id": first.id, "tools": [{"type": "file_search"}]}]
+    thread = client.beta.threads.create(
+        messages=[{"role": "user", "content": "x", "attachments": attach}]  # type: ignore[list-item]
+    )
+    (old_store,) = thread.tool_resources.file_search.vector_store_ids  # type: ignore[union-attr]
+    client.vector_stores.delete(old_store)
+    client.beta.threads.messages.create(thread.id, role="user", content="y", attachments=attach)  # type: ignore[arg-type]
+    (new_store,) = client.beta.threads.retrieve(
+        thread.id
+    ).tool_resources.file_search.vector_store_ids  # type: ignore[union-attr]
+    assert new_store != old_store
+    assert [f.id for f in client.vector_stores.files.list(new_store)] == [first.id]

@@ -64,17 +64,13 @@ async def resolve_tool_resources(
             param=f"{PARAM}.vector_store_ids",
         )
     for i, store_id in enumerate(ids):
-        try:
-            await svc.retrieval.get_vector_store(store_id)
-        except APIError as exc:
-            if exc.status_code != 404:
-                raise
+        if not await _exists(svc, store_id):
             raise APIError(
                 404,
                 f"No vector store found with id '{store_id}'.",
                 param=f"{PARAM}.vector_store_ids[{i}]",
                 code="not_found",
-            ) from None
+            )
     for i, spec in enumerate(inline):
         file_ids = _list_of_ids(spec.get("file_ids"), f"{PARAM}.vector_stores[{i}].file_ids")
         created = await svc.retrieval.create_vector_store(
@@ -102,13 +98,16 @@ def searchable_files(messages: Sequence[MessageCreate]) -> list[str]:
 async def add_to_thread_store(
     svc: Services, thread: dict[str, Any], file_ids: Sequence[str]
 ) -> dict[str, Any]:
-    """Add files to the thread's vector store (created on demand); return the thread."""
+    """Add files to the thread's vector store; return the thread.
+
+    The store is created on demand, and again if the thread's store was deleted meanwhile
+    (the thread then names the new one)."""
     if not file_ids:
         return thread
     retrieval = svc.retrieval
     resources = dict(thread.get("tool_resources") or {})
     store_ids = list((resources.get("file_search") or {}).get("vector_store_ids") or [])
-    if store_ids:
+    if store_ids and await _exists(svc, store_ids[0]):
         for file_id in file_ids:
             await retrieval.add_file(store_ids[0], file_id)
         return thread
@@ -119,3 +118,13 @@ async def add_to_thread_store(
     thread = checked(Thread, {**thread, "tool_resources": resources})
     await svc.store.save(Kind.thread, thread)
     return thread
+
+
+async def _exists(svc: Services, vector_store_id: str) -> bool:
+    try:
+        await svc.retrieval.get_vector_store(vector_store_id)
+    except APIError as exc:
+        if exc.status_code == 404:
+            return False
+        raise
+    return True
