@@ -149,6 +149,7 @@ class Results:
     sizes: dict[str, object]
     elapsed: float = 0.0
     retrieval: Any = None  # retrieval.RetrievalResults (section 7)
+    uploads: list[Any] | None = None  # uploads.UploadRow (section 8)
 
 
 def by_level(cells: list[Cell]) -> dict[int, dict[str, Cell]]:

@@ -217,13 +217,16 @@ def section(results: RetrievalResults | None) -> list[str]:
     lines = [
         "## 7. Retrieval (vector stores)",
         "",
-        "SQLite; each mode on its own fresh server. Ingestion: one `file_batches.create` of "
-        "small text files (~60 words, one chunk each), timed until the batch is `completed` "
-        "(uploads not included; 4 files ingested at once). Search: `vector_stores.search` over "
-        "HTTP, 10 results, random 6-word queries, on a store of 100-token chunks. Hybrid uses "
-        "the offline `fake:256` hashing embeddings, so it measures the server (sqlite-vec scan "
-        "+ RRF), not an embeddings provider. The PDF row is one generated many-page PDF "
-        "(`pypdf` extraction dominates).",
+        "SQLite; each mode on its own fresh server. Ingestion: `file_batches.create` of small "
+        "text files (~60 words, one chunk each), timed until the batch is `completed` "
+        "(uploads not included; 4 files ingested at once); the PDF row is one generated PDF "
+        "of many pages of text (`pypdf` extraction dominates). Search: `vector_stores.search` "
+        "over HTTP, 10 results, random 6-word queries, on one store of 100-token chunks that "
+        "grows from the smaller corpus to the larger. The corpus draws from a vocabulary of "
+        "1,800 words, so each query word is in about 2% of the chunks: a hard case for "
+        "full-text search, whose cost follows the matching chunks. Hybrid uses the offline "
+        "`fake:256` hashing embeddings, so it measures the server (sqlite-vec scan + RRF), "
+        "not an embeddings provider.",
         "",
     ]
     if results is None:

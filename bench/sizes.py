@@ -29,6 +29,8 @@ class Sizes:
     retrieval_chunks: tuple[int, ...] = (10_000, 100_000)
     retrieval_queries: int = 200
     pdf_pages: int = 300
+    #: File sizes uploaded (and downloaded) per blob store, in MiB.
+    upload_mib: tuple[int, ...] = (50, 200)
 
     def turns_each(self, clients: int, *, legacy: bool) -> int:
         """Turns each conversation runs back to back in a concurrency cell."""
@@ -59,4 +61,5 @@ QUICK = Sizes(
     retrieval_chunks=(400,),
     retrieval_queries=20,
     pdf_pages=5,
+    upload_mib=(4, 16),
 )

@@ -3,36 +3,109 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+ACCESS_LOG_CHOICES = ("quiet", "full", "off")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
+
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="langchain-assistants",
         description="OpenAI Assistants v2 on any LangChain chat model.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the Assistants-v2-compatible server")
+    serve = commands.add_parser(
+        "serve",
+        help="run the Assistants-v2-compatible server",
+        description="Run the Assistants-v2-compatible server.",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks one)")
     serve.add_argument(
         "--db",
         default="langchain-assistants.db",
-        help="SQLite file path, or a SQLAlchemy URL such as postgresql+asyncpg://user@host/db",
+        metavar="PATH_OR_URL",
+        help="SQLite file path, or a SQLAlchemy URL such as postgresql+asyncpg://user@host/db "
+        "(default langchain-assistants.db)",
     )
     serve.add_argument(
         "--model",
         default=None,
+        metavar="SPEC",
         help="default chat model: an init_chat_model string (openai:gpt-4.1-mini, ollama:qwen3) "
-        "or scripted:PATH; env LANGCHAIN_ASSISTANTS_MODEL",
+        "or scripted:PATH; checked at start-up; env LANGCHAIN_ASSISTANTS_MODEL",
     )
     serve.add_argument(
         "--api-key",
         default=None,
-        help="require 'Authorization: Bearer KEY' (env LANGCHAIN_ASSISTANTS_API_KEY)",
+        metavar="KEY",
+        help="require 'Authorization: Bearer KEY'; its objects are in project 'default' "
+        "(env LANGCHAIN_ASSISTANTS_API_KEY)",
+    )
+    serve.add_argument(
+        "--api-keys",
+        default=None,
+        metavar="FILE",
+        help="file of 'KEY PROJECT' lines: each key sees only its project's objects; "
+        "re-read on SIGHUP and when it changes (env LANGCHAIN_ASSISTANTS_API_KEYS_FILE)",
+    )
+    serve.add_argument(
+        "--api-keys-reload-seconds",
+        type=_positive_float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how often to check the --api-keys file for changes (default 10)",
+    )
+    serve.add_argument(
+        "--max-request-bytes",
+        type=_positive_int,
+        default=None,
+        metavar="BYTES",
+        help="largest request body accepted, else 413 (default 33554432 = 32 MiB; "
+        "file uploads have their own limit)",
+    )
+    serve.add_argument(
+        "--run-expiry-seconds",
+        type=_positive_float,
+        default=600.0,
+        metavar="SECONDS",
+        help="an unfinished run expires this long after it was created (default 600)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=LOG_LEVELS,
+        type=str.lower,
+        help="log verbosity (default info)",
+    )
+    serve.add_argument(
+        "--access-log",
+        choices=ACCESS_LOG_CHOICES,
+        default="quiet",
+        help="HTTP access log: 'quiet' (default) leaves out successful reads such as the "
+        "SDK's run polling, 'full' logs every request, 'off' none",
     )
     serve.add_argument(
         "--embeddings",
@@ -47,10 +120,10 @@ def _parser() -> argparse.ArgumentParser:
         default=4,
         help="how many files are parsed, chunked and embedded at once (default 4)",
     )
-    serve.add_argument("--run-expiry-seconds", type=float, default=600.0)
     serve.add_argument(
         "--files-dir",
         default=None,
+        metavar="DIR",
         help="directory for file bytes (default: beside the SQLite database, "
         "'<db>-files'); on PostgreSQL it must be shared by every server process",
     )
@@ -63,12 +136,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--max-file-bytes",
-        type=int,
+        type=_positive_int,
         default=512 * 1024 * 1024,
+        metavar="BYTES",
         help="largest accepted upload in bytes (default 512 MB; larger answers 413)",
     )
-    serve.add_argument("--log-level", default="info")
     return parser
+
+
+def _fail(message: str) -> int:
+    """End with one line on stderr, no traceback."""
+    print(f"langchain-assistants: {' '.join(message.split())}", file=sys.stderr)
+    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,6 +156,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         import uvicorn
 
         from .server import ServerSettings, create_app
+        from .server.access_log import uvicorn_log_config
+        from .server.auth import KeyFileError
+        from .server.engine.models import ModelUnavailableError
+        from .server.store import DatabaseUnavailableError, check_database
     except ImportError as exc:  # pragma: no cover - depends on the install
         hint = "pip install 'langchain-assistants[server]'"
         print(f"The server needs the 'server' extra: {hint} ({exc})", file=sys.stderr)
@@ -85,6 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         db=args.db,
         model=args.model,
         api_key=args.api_key,
+        api_keys_file=args.api_keys,
+        api_keys_reload_seconds=args.api_keys_reload_seconds,
+        max_request_bytes=args.max_request_bytes,
         run_expiry_seconds=args.run_expiry_seconds,
         embeddings=args.embeddings,
         ingest_concurrency=args.ingest_concurrency,
@@ -93,24 +179,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_file_bytes=args.max_file_bytes,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(check_database(settings.database_url))
+        app = create_app(settings)
+    except DatabaseUnavailableError as exc:
+        return _fail(f"--db: {exc}")
+    except KeyFileError as exc:
+        return _fail(f"--api-keys: {exc}")
+    except ModelUnavailableError as exc:
+        return _fail(f"--model: {exc}")
+    except (ImportError, ValueError) as exc:  # the embeddings spec could not be loaded
+        return _fail(f"--embeddings: {exc}")
     model = settings.model or "none (runs need a model spec on the assistant)"
-    auth = "required" if settings.api_key else "off"
+    auth = (
+        f"keys file {settings.api_keys_file}"
+        if settings.api_keys_file
+        else ("required" if settings.api_key else "off")
+    )
     url = f"http://{args.host}:{args.port}/v1"
     files = "database" if settings.file_storage_kind == "database" else str(settings.files_root)
     print(
         f"langchain-assistants: {url}  db={args.db}  model={model}  auth={auth}  files={files}",
         file=sys.stderr,
     )
-    try:
-        app = create_app(settings)
-    except (ImportError, ValueError) as exc:
-        print(f"Cannot load --embeddings {args.embeddings!r}: {exc}", file=sys.stderr)
-        return 2
     print(
         f"langchain-assistants: retrieval {app.state.services.retrieval.describe()}",
         file=sys.stderr,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.access_log != "off",
+        log_config=uvicorn_log_config(args.access_log),
+    )
     return 0
 
 

@@ -1,10 +1,14 @@
-"""The FastAPI application: routes under ``/v1`` (and ``/``), auth, error envelopes, lifespan."""
+"""The FastAPI application: routes under ``/v1`` (and ``/``), keys and projects, request
+limits, error envelopes, lifespan (storage, run recovery, keys-file reloads)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import secrets
-from collections.abc import AsyncIterator
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -14,8 +18,11 @@ from fastapi.responses import JSONResponse
 from langchain_core.embeddings import Embeddings
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .. import __version__
+from .auth import KeyRing, request_project, watch_keys_file
 from .engine.runner import RunEngine
-from .errors import APIError, unauthorized
+from .errors import APIError, field_path
+from .limits import RequestSizeLimit, reject_nul_characters, too_large
 from .retrieval import Retrieval, resolve_embeddings
 from .routes import router
 from .routes.common import Services
@@ -23,29 +30,28 @@ from .settings import ServerSettings
 from .store import Store
 from .store.blobs import BlobStore, DatabaseBlobStore, DirectoryBlobStore
 from .store.files import FileStore
-from .store.upgrade import upgrade_files_table, upgrade_runs_table
+from .store.upgrade import upgrade_files_table
 
 log = logging.getLogger(__name__)
 
 
-def _auth_dependency(settings: ServerSettings) -> Any:
-    async def check(request: Request) -> None:
-        if settings.api_key is None:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        expected = settings.api_key.get_secret_value()
-        if scheme.lower() != "bearer" or not secrets.compare_digest(
-            token.encode(), expected.encode()
-        ):
-            raise unauthorized()
-
-    return check
-
-
 def _param(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
-    return ".".join(parts) or "body"
+    parts = [p for p in loc if p not in ("body", "query", "path")]
+    return field_path(p if isinstance(p, int) else str(p) for p in parts) or "body"
+
+
+def _on_sighup(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` on SIGHUP; returns the undo. Signals reach only the main thread,
+    so an embedded server (in a background thread) relies on the interval reload."""
+    if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, callback)
+
+    def undo() -> None:
+        loop.remove_signal_handler(signal.SIGHUP)
+
+    return undo
 
 
 def blob_store(settings: ServerSettings, store: Store) -> BlobStore:
@@ -60,26 +66,44 @@ def create_app(
 ) -> FastAPI:
     """Build the server app; storage is opened and stale runs recovered at start-up.
 
-    ``embeddings`` (an object) or ``settings.embeddings`` (a spec) turns on hybrid search.
+    Fails at once (before serving) when the keys file cannot be used (``KeyFileError``)
+    or the default model cannot be built (``ModelUnavailableError``). ``embeddings`` (an
+    object) or ``settings.embeddings`` (a spec) turns on hybrid search.
     """
     settings = settings or ServerSettings.from_env()
+    keys = KeyRing(settings.api_key, settings.api_keys_file)
+    if keys.required and not len(keys):
+        log.warning("%s has no keys yet: every request gets 401 until keys are added", keys)
     embedding_model = resolve_embeddings(settings, embeddings)
     store = Store(settings.database_url, sqlite_vec=embedding_model is not None)
     files = FileStore(store, blob_store(settings, store))
     retrieval = Retrieval(store, settings, embedding_model, files=files)
     engine = RunEngine(store, settings, files, retrieval)
+    engine.models.check_default()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await store.create_all()
         await upgrade_files_table(store, files.blobs)
-        await upgrade_runs_table(store)
-        await files.blobs.sweep()
+        await files.sweep()
         await retrieval.startup()
         await engine.startup()
+        watcher: asyncio.Task[None] | None = None
+        undo_sighup: Callable[[], None] = lambda: None  # noqa: E731
+        if keys.keys_file is not None:
+            wake = asyncio.Event()
+            watcher = asyncio.create_task(
+                watch_keys_file(keys, settings.api_keys_reload_seconds, wake)
+            )
+            undo_sighup = _on_sighup(wake.set)
         try:
             yield
         finally:
+            undo_sighup()
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
             await engine.shutdown()
             await retrieval.shutdown()
             await store.close()
@@ -87,15 +111,18 @@ def create_app(
     app = FastAPI(
         title="langchain-assistants server",
         description="An OpenAI Assistants v2 compatible API that runs on LangChain chat models.",
-        version="0.1.0",
+        version=__version__,
         lifespan=lifespan,
     )
+    app.state.keys = keys
+    # The unscoped services; each request gets a project-scoped copy (routes/common.py).
     app.state.services = Services(
         settings=settings, store=store, engine=engine, files=files, retrieval=retrieval
     )
-    auth = [Depends(_auth_dependency(settings))]
-    app.include_router(router, prefix="/v1", dependencies=auth)
-    app.include_router(router, dependencies=auth, include_in_schema=False)
+    checks = [Depends(request_project), Depends(reject_nul_characters)]
+    app.include_router(router, prefix="/v1", dependencies=checks)
+    app.include_router(router, dependencies=checks, include_in_schema=False)
+    app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
@@ -114,6 +141,8 @@ def create_app(
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 413:  # a streamed body went over --max-request-bytes
+            return JSONResponse(too_large(settings.max_request_bytes).envelope(), status_code=413)
         code = "not_found" if exc.status_code == 404 else None
         message = "Unknown path." if exc.status_code == 404 else str(exc.detail)
         return JSONResponse(

@@ -25,6 +25,7 @@ HEADINGS = (
     "## 5. Concurrency",
     "## 6. Server throughput",
     "## 7. Retrieval (vector stores)",
+    "## 8. File uploads",
     "## What looks slow",
 )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -247,3 +248,24 @@ def test_more_than_20_code_interpreter_files_is_400(client: OpenAI) -> None:
         model="gpt-4o", tools=CI, tool_resources={"code_interpreter": {"file_ids": ids[:20]}}
     )
     assert len(ok.tool_resources.code_interpreter.file_ids) == 20  # type: ignore[union-attr, arg-type]
+
+
+def test_links_the_code_leaves_are_not_followed(
+    client: OpenAI, scripted_model: Callable[..., str], tmp_path: Path
+) -> None:
+    secret = tmp_path / "host-secret.txt"
+    secret.write_text("host only")
+    code = (
+        "import os\n"
+        f"os.symlink({str(secret)!r}, 'leak.txt')\n"
+        "os.symlink('real.txt', 'alias.txt')\n"
+        "open('real.txt', 'w').write('mine')\n"
+        "print('linked')"
+    )
+    assistant = client.beta.assistants.create(model=scripted_model(echo_script(code)), tools=CI)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "link"}])
+    answer = run_and_answer(client, assistant.id, thread.id)
+    assert "sandbox:/mnt/data/real.txt" in text_of(answer)
+    assert "leak.txt" not in text_of(answer) and "alias.txt" not in text_of(answer)
+    (attached,) = answer.attachments or []
+    assert client.files.content(attached.file_id).content == b"mine"

@@ -239,3 +239,109 @@ def test_a_database_of_the_previous_version_keeps_its_files(tmp_path: Path) -> N
         columns = {row[1] for row in conn.execute("PRAGMA table_info(files)")}
     assert "content" not in columns and "purpose" in columns
     assert (tmp_path / "old-files" / "file_oldfigure").read_bytes() == b"\x89PNG"
+
+
+def test_stale_partial_chunks_in_the_database_are_swept_but_live_ones_stay(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    db = tmp_path / "chunks.db"
+    with start_server(db=str(db), file_storage="database", sandbox_dir=tmp_path / "sb"):
+        pass  # creates the tables
+    old, now = int(time.time()) - 2 * 3600, int(time.time())
+    rows = [
+        (".partial-file-dead-1", 0, old),  # a crashed upload
+        (".partial-file-long-2", 0, old),  # a long upload still writing: newest chunk fresh
+        (".partial-file-long-2", 1, now),
+    ]
+    with sqlite3.connect(db) as conn:
+        conn.executemany(
+            "INSERT INTO file_blobs (blob_key, part, created_at, data) VALUES (?, ?, ?, x'00')",
+            rows,
+        )
+    with start_server(db=str(db), file_storage="database", sandbox_dir=tmp_path / "sb"):
+        pass
+    with sqlite3.connect(db) as conn:
+        left = conn.execute("SELECT blob_key, part FROM file_blobs ORDER BY part").fetchall()
+    assert left == [(".partial-file-long-2", 0), (".partial-file-long-2", 1)]
+
+
+def test_a_body_arriving_in_tiny_pieces_is_parsed_intact(
+    files_server: tuple[RunningServer, Path],
+) -> None:
+    """Part boundaries split across network reads, and boundary-like bytes in the data."""
+    import httpx
+
+    payload = b"--B not a boundary\r\n--Bx\r\n\x00\xff" * 20
+    body = (
+        b'--B\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nassistants\r\n'
+        b'--B\r\nContent-Disposition: form-data; name="file"; filename="odd.bin"\r\n'
+        b"Content-Type: application/octet-stream\r\n\r\n" + payload + b"\r\n--B--\r\n"
+    )
+
+    def pieces() -> Iterator[bytes]:
+        i, size = 0, 1
+        while i < len(body):
+            yield body[i : i + size]
+            i, size = i + size, size % 7 + 1
+
+    url = files_server[0].base_url + "/files"
+    response = httpx.post(
+        url, content=pieces(), headers={"content-type": "multipart/form-data; boundary=B"}
+    )
+    assert response.status_code == 200, response.text
+    created = response.json()
+    assert (created["filename"], created["bytes"]) == ("odd.bin", len(payload))
+    assert httpx.get(f"{url}/{created['id']}/content").content == payload
+
+
+@pytest.mark.parametrize("storage", ["directory", "database"])
+def test_blobs_without_a_file_row_are_swept_at_start(tmp_path: Path, storage: str) -> None:
+    """A crash between writing the bytes and the row leaves an orphan blob: swept once old;
+    files with rows, and things in the directory that are not blobs, stay."""
+    import sqlite3
+
+    db, blobs = tmp_path / "o.db", tmp_path / "blobs"
+    settings = {"file_storage": storage, "files_dir": blobs, "sandbox_dir": tmp_path / "sb"}
+    with (
+        start_server(db=str(db), **settings) as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        kept = c.files.create(file=("kept.txt", b"kept"), purpose="assistants")
+        orphan = c.files.create(file=("orphan.txt", b"orphan"), purpose="assistants")
+    old = time.time() - 2 * 3600
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM files WHERE id = ?", (orphan.id,))
+        conn.execute("UPDATE file_blobs SET created_at = ?", (int(old),))
+    unrelated = blobs / "notes.txt"
+    blobs.mkdir(exist_ok=True)
+    unrelated.write_text("not a blob")
+    for path in blobs.iterdir():
+        os.utime(path, (old, old))
+    with (
+        start_server(db=str(db), **settings) as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        assert c.files.content(kept.id).content == b"kept"
+    with sqlite3.connect(db) as conn:
+        keys = {row[0] for row in conn.execute("SELECT DISTINCT blob_key FROM file_blobs")}
+    on_disk = {p.name for p in blobs.iterdir()}
+    assert orphan.id not in keys | on_disk
+    assert kept.id in (keys if storage == "database" else on_disk)
+    assert unrelated.exists()
+
+
+def test_a_directory_shared_by_two_databases_keeps_the_others_blobs(tmp_path: Path) -> None:
+    blobs = tmp_path / "shared"
+    first = {"files_dir": blobs, "sandbox_dir": tmp_path / "sb"}
+    with (
+        start_server(db=str(tmp_path / "a.db"), **first) as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        theirs = c.files.create(file=("a.txt", b"of database a"), purpose="assistants")
+    old = time.time() - 2 * 3600
+    os.utime(blobs / theirs.id, (old, old))
+    with start_server(db=str(tmp_path / "b.db"), **first):
+        pass
+    assert (blobs / theirs.id).read_bytes() == b"of database a"

@@ -263,3 +263,58 @@ def test_ingestion_runs_files_in_parallel_up_to_the_bound(tmp_path: Path) -> Non
         store = c.vector_stores.create(file_ids=ids)
         assert settled(c, store.id).file_counts.completed == 6
     assert embeddings.most == 2
+
+
+class UnreachableQueryEmbeddings(HashingEmbeddings):
+    """Documents embed; queries fail as an embeddings API out of reach would."""
+
+    async def aembed_query(self, text: str) -> list[float]:
+        raise ConnectionError("embeddings provider unreachable")
+
+
+def test_hybrid_search_falls_back_to_full_text_when_the_query_cannot_be_embedded(
+    tmp_path: Path,
+) -> None:
+    with (
+        start_server(
+            db=str(tmp_path / "flaky.db"),
+            embeddings=UnreachableQueryEmbeddings(64),
+            sandbox_dir=tmp_path / "sb",
+            files_dir=tmp_path / "f",
+        ) as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        store_id, target = load_corpus(c)
+        hits = c.vector_stores.search(store_id, query=QUESTION).data
+        assert hits[0].file_id == target
+        assert c.vector_stores.search(store_id, query="xylophone").data == []  # lexical only
+
+
+class PoisonedEmbeddings(HashingEmbeddings):
+    """Fails to embed any text holding the word 'poison', like a provider refusing input."""
+
+    async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
+        if any("poison" in t for t in texts):
+            raise RuntimeError("the provider refused this input")
+        return self.embed_documents(texts)
+
+
+def test_a_file_that_cannot_be_embedded_fails_and_the_batch_goes_on(tmp_path: Path) -> None:
+    with (
+        start_server(
+            db=str(tmp_path / "poison.db"),
+            embeddings=PoisonedEmbeddings(64),
+            sandbox_dir=tmp_path / "sb",
+            files_dir=tmp_path / "f",
+        ) as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        good = upload(c, "good.txt", b"wholesome text about bread")
+        bad = upload(c, "bad.txt", b"this one holds poison")
+        store = c.vector_stores.create(file_ids=[good, bad])
+        final = settled(c, store.id)
+        assert final.file_counts.completed == 1 and final.file_counts.failed == 1
+        failed = c.vector_stores.files.retrieve(bad, vector_store_id=store.id)
+        assert failed.last_error is not None and failed.last_error.code == "server_error"
+        assert "refused this input" in failed.last_error.message
+        assert [h.file_id for h in c.vector_stores.search(store.id, query="bread poison")] == [good]

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
+from langchain_assistants.server.embedded import start_server
 from tests.unit_tests.test_retrieval_units import make_docx, make_pdf
 
 TIMEOUT = 90.0
@@ -396,3 +398,37 @@ def test_batch_with_per_file_attributes_and_strategies(client: OpenAI) -> None:
             store.id, files=[{"file_id": small, "attributes": {f"k{i}": i for i in range(17)}}]
         )
     assert "files[0].attributes" in info.value.message
+
+
+def test_vector_stores_belong_to_the_project_of_their_key(tmp_path: Path) -> None:
+    key_a, key_b = "sk-alpha-" + "a" * 24, "sk-beta-" + "b" * 24
+    keys = tmp_path / "keys.txt"
+    keys.write_text(f"{key_a} alpha\n{key_b} beta\n")
+    with start_server(
+        db=str(tmp_path / "projects.db"),
+        api_keys_file=keys,
+        sandbox_dir=tmp_path / "sb",
+        files_dir=tmp_path / "f",
+    ) as srv:
+        a = OpenAI(base_url=srv.base_url, api_key=key_a, max_retries=0)
+        b = OpenAI(base_url=srv.base_url, api_key=key_b, max_retries=0)
+        fid = upload(a, "alpha.txt", b"alpha's private note about cinnabar")
+        store = a.vector_stores.create(name="alpha", file_ids=[fid])
+        settled(a, store.id)
+        assert a.vector_stores.search(store.id, query="cinnabar").data
+        for call in (
+            lambda: b.vector_stores.retrieve(store.id),
+            lambda: b.vector_stores.search(store.id, query="cinnabar"),
+            lambda: b.vector_stores.files.list(store.id),
+            lambda: b.vector_stores.files.create(vector_store_id=store.id, file_id=fid),
+            lambda: b.vector_stores.delete(store.id),
+        ):
+            with pytest.raises(openai.NotFoundError) as info:
+                call()
+            assert store.id in info.value.message
+        assert store.id not in {s.id for s in b.vector_stores.list()}
+        own = b.vector_stores.create(name="beta")
+        with pytest.raises(openai.NotFoundError) as info:
+            b.vector_stores.files.create(vector_store_id=own.id, file_id=fid)  # alpha's file
+        assert fid in info.value.message
+        assert {s.id for s in a.vector_stores.list()} == {store.id}

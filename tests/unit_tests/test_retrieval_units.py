@@ -61,6 +61,10 @@ def test_plain_text_markdown_and_code_are_read_as_text() -> None:
     assert extract_text("utf16.txt", "wide text".encode("utf-16")) == "wide text"
 
 
+def test_nul_characters_are_dropped_from_extracted_text() -> None:
+    assert extract_text("odd.txt", "a\u0000b".encode("utf-16")) == "ab"
+
+
 def test_html_keeps_visible_text_only() -> None:
     html = b"<html><head><style>p{}</style><script>var secret=1</script></head>"
     html += b"<body><h1>Heading</h1><p>Visible <b>words</b></p></body></html>"

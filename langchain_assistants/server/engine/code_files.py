@@ -130,6 +130,20 @@ class RunOutputs:
         return [{"file_id": i, "tools": [{"type": CODE_INTERPRETER}]} for i in seen]
 
 
+def within(path: Path, root: Path) -> Path | None:
+    """``path`` relative to ``root`` if it is a regular file there, else None.
+
+    The code may leave symlinks (to host files, seen from outside the sandbox); following
+    one would hand the user a file the code could not read, so links are never followed.
+    """
+    try:
+        if path.is_symlink() or not path.is_file():
+            return None
+        return path.resolve().relative_to(root.resolve())
+    except (OSError, ValueError):
+        return None
+
+
 def artifact(image_ids: list[str], files: list[dict[str, str]]) -> dict[str, Any]:
     """What one call produced, as stored with its tool message in the transcript."""
     return {"images": image_ids, "files": files}
@@ -150,6 +164,16 @@ class CodeFiles:
         self.store = store
         self.files = files
         self.max_file_bytes = max_file_bytes
+
+    def scoped(self, project: str | None) -> CodeFiles:
+        """The same, reading and storing files of ``project`` only (a run's project)."""
+        if project is None:
+            return self
+        return CodeFiles(
+            self.store.scoped(project),
+            self.files.scoped(project),
+            max_file_bytes=self.max_file_bytes,
+        )
 
     async def inputs(
         self, run: dict[str, Any], thread_messages: list[dict[str, Any]] | None = None
@@ -199,15 +223,10 @@ class CodeFiles:
 
     async def collect(self, workdir: Path, changed: list[Path]) -> list[dict[str, str]]:
         """Store each file the code created or changed; ``{"file_id", "link"}`` per file."""
-        root = workdir.resolve()
         out = []
         for path in changed:
-            try:
-                relative = path.resolve().relative_to(root)
-                size = path.stat().st_size
-            except (ValueError, OSError):
-                continue
-            if size > self.max_file_bytes or not path.is_file():
+            relative = within(path, workdir)
+            if relative is None or path.stat().st_size > self.max_file_bytes:
                 continue
             stored = await self.files.put_path(path, filename=path.name, purpose=OUTPUT_PURPOSE)
             out.append({"file_id": stored["id"], "link": link_for(relative.as_posix())})

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...sandbox import arun_python
 from ..settings import ServerSettings
-from .code_files import OUTPUT_PURPOSE, CodeFiles, artifact, written_note
+from .code_files import OUTPUT_PURPOSE, CodeFiles, artifact, within, written_note
 from .hosted import HostedResult
 from .tools import CODE_INTERPRETER
 
@@ -58,8 +58,10 @@ class CodeInterpreter:
         code = str(call.args.get("input", ""))
         turn.publish_code_input(call)
         workdir = self.workdir(run["thread_id"])
+        # What the run reads and makes belongs to its project (the recorder's).
+        code_files = self.code_files.scoped(turn.recorder.project)
         # Copies: deleting a file while the run works never touches what the code reads.
-        missing = await self.code_files.stage(workdir, await self.code_files.inputs(run))
+        missing = await code_files.stage(workdir, await code_files.inputs(run))
         result = await arun_python(
             code,
             workdir=workdir,
@@ -68,11 +70,13 @@ class CodeInterpreter:
         )
         image_ids = []
         for image in result.images:
-            stored = await self.code_files.files.put_path(
+            if within(image, workdir) is None:  # a link planted by the code: not a figure
+                continue
+            stored = await code_files.files.put_path(
                 image, filename=image.name, purpose=OUTPUT_PURPOSE
             )
             image_ids.append(stored["id"])
-        written = await self.code_files.collect(workdir, result.files)
+        written = await code_files.collect(workdir, result.files)
         logs = missing_note(missing) + result.logs + written_note(written)
         outputs = code_outputs(logs, image_ids)
         turn.publish_code_outputs(call, outputs)

@@ -117,6 +117,7 @@ class FileSearch:
                 query,
                 max_num_results=int(options.get("max_num_results") or DEFAULT_MAX_NUM_RESULTS),
                 score_threshold=ranking["score_threshold"] or None,
+                project=turn.recorder.project,  # only the run's project's stores
             )
         markers = turn.citations.label(hits)
         details = {"ranking_options": ranking, "results": result_entries(hits)}

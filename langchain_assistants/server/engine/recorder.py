@@ -2,7 +2,8 @@
 
 Both the engine (lifecycle) and a model turn (streamed output) record through this one
 object, so a stored object and the event announcing it can never disagree. It only calls
-downward: the store and the event bus.
+downward: the store and the event bus. A run's turns record through ``for_project(...)``:
+what the run creates (steps, messages) belongs to the run's project.
 """
 
 from __future__ import annotations
@@ -26,8 +27,17 @@ class RunRecorder:
         self.store = store
         self.bus = bus
 
+    def for_project(self, project: str) -> RunRecorder:
+        """A recorder whose inserts belong to ``project`` (the project of the run)."""
+        return RunRecorder(self.store.scoped(project), self.bus)
+
     def publish(self, run_id: str, name: str, data: dict[str, Any]) -> None:
         self.bus.publish(run_id, name, data)
+
+    @property
+    def project(self) -> str | None:
+        """The project this recorder's inserts belong to (None: the unscoped recorder)."""
+        return self.store.project
 
     async def open_step(self, run: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
         step = step_object(run, details)

@@ -33,6 +33,7 @@ from .hosted import HostedResult, HostedTool
 from .message_images import image_urls
 from .models import ModelResolver, with_sampling
 from .recorder import RunRecorder
+from .run_log import log_run_end, log_run_start
 from .tools import model_tool_choice, model_tools
 from .turn import ModelTurn
 
@@ -212,6 +213,7 @@ class RunEngine:
             live.update(run)
         await self.store.save_run(run, **columns)
         self.publish(run["id"], f"thread.run.{run['status']}", run)
+        await log_run_end(self.store, run)
         return run
 
     async def _transition(
@@ -355,11 +357,19 @@ class RunEngine:
 
     async def _execute(self, run_id: str) -> None:
         run = self._live[run_id]
+        if not run.get("started_at"):
+            log_run_start(run)
         try:
+            # What the run creates belongs to the project of the run (kept on its row).
+            project = await self.store.project_of(Kind.run, run_id)
+            if project is None:  # deleted with its thread before it started
+                self.bus.close(run_id)
+                return
+            recorder = self.recorder.for_project(project)
             run = await self._transition(
                 run, "in_progress", started_at=run.get("started_at") or now()
             )
-            await self._loop(run)
+            await self._loop(run, recorder)
         except (asyncio.CancelledError, RunStopped):
             status = self._live.get(run_id, run)["status"]
             stored = await self.store.get(Kind.run, run_id) or run
@@ -379,11 +389,12 @@ class RunEngine:
                 stored, "failed", last_error={"code": error_code(exc), "message": message[:2000]}
             )
 
-    async def _loop(self, run: dict[str, Any]) -> None:
+    async def _loop(self, run: dict[str, Any], recorder: RunRecorder) -> None:
         model = with_sampling(self.models.resolve(run["model"]), run)
         thread_messages = await self.store.thread_messages(run["thread_id"], exclude_run=run["id"])
-        note = await self.code_files.tool_note(run, thread_messages)
-        images = await image_urls(self.files, thread_messages)
+        code_files = self.code_files.scoped(recorder.project)  # the run's project's files
+        note = await code_files.tool_note(run, thread_messages)
+        images = await image_urls(code_files.files, thread_messages)
         tools = model_tools(run["tools"], code_interpreter_note=note)
         choice = model_tool_choice(run["tool_choice"])
         bound: Any = model
@@ -403,7 +414,7 @@ class RunEngine:
         citations = CitationBook.from_state(tool_state.get("citations"))
         while True:
             turn = ModelTurn(
-                self.recorder,
+                recorder,
                 run,
                 outputs=outputs,
                 hosted=self.hosted,

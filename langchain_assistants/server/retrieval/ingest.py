@@ -215,7 +215,14 @@ class Ingestor:
             message = f"Ingesting '{file_id}' failed: {type(exc).__name__}: {exc}"[:1000]
             await self._finish_failed(seq, row["data"], "server_error", message)
             return
-        await self._finish_completed(row, chunks, vectors)
+        try:
+            await self._finish_completed(row, chunks, vectors)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database refused the chunks: say so on the file
+            log.warning("storing the chunks of %s failed: %s", file_id, type(exc).__name__)
+            message = f"Storing the chunks of '{file_id}' failed: {type(exc).__name__}"
+            await self._finish_failed(seq, row["data"], "server_error", message)
 
     async def _embed(self, texts: list[str]) -> list[list[float]] | None:
         if self.embeddings is None or not texts:

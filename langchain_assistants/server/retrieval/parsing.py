@@ -53,6 +53,8 @@ def extract_text(filename: str, content: bytes) -> str:
             f"Files of type '{extension}' are not supported ('{filename}'); "
             f"supported: {', '.join(SUPPORTED)}.",
         )
+    # NUL characters (PDF extraction can yield them) cannot be stored in PostgreSQL text.
+    text = text.replace("\x00", "")
     if not text.strip():
         raise ParseError("invalid_file", f"No text could be extracted from '{filename}'.")
     return text

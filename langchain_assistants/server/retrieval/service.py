@@ -7,6 +7,7 @@ ingestion to the background :class:`~.ingest.Ingestor`.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -65,7 +66,12 @@ def resolve_embeddings(
 
 
 class Retrieval:
-    """Vector stores, their files' ingestion and search; constructed once per app."""
+    """Vector stores, their files' ingestion and search; constructed once per app.
+
+    ``scoped(project)`` is a view that sees and makes only that project's vector stores
+    (routes use one per request); the app's own instance sees every project, and its
+    methods' ``project=`` argument narrows one call the same way.
+    """
 
     def __init__(
         self,
@@ -78,6 +84,7 @@ class Retrieval:
         self.store = store
         self.settings = settings
         self.files = files or _file_store(store, settings)
+        self.project: str | None = None  # None: every project (the app's instance)
         self.embeddings = resolve_embeddings(settings, embeddings)
         self.index = ChunkIndex(store, vectors=self.embeddings is not None)
         self.ingestor = Ingestor(
@@ -87,6 +94,17 @@ class Retrieval:
             self.embeddings,
             concurrency=int(getattr(settings, "ingest_concurrency", 4)),
         )
+
+    def scoped(self, project: str | None) -> Retrieval:
+        """This service limited to ``project`` (the same index, ingestor and database)."""
+        if project is None or project == self.project:
+            return self
+        view = copy.copy(self)
+        view.project = project
+        return view
+
+    def _mine(self) -> list[Any]:
+        return [] if self.project is None else [VectorStoreRow.project == self.project]
 
     def describe(self) -> str:
         """Which retrieval is active, for the start-up line."""
@@ -120,7 +138,10 @@ class Retrieval:
         unique = list(dict.fromkeys(file_ids))
         for start in range(0, len(unique), 500):
             part = unique[start : start + 500]
-            rows = await s.execute(select(FileRow.id, FileRow.data).where(FileRow.id.in_(part)))
+            mine = [] if self.project is None else [FileRow.project == self.project]
+            rows = await s.execute(
+                select(FileRow.id, FileRow.data).where(FileRow.id.in_(part), *mine)
+            )
             names.update({r[0]: str(r[1].get("filename") or r[0]) for r in rows})
         return names
 
@@ -162,6 +183,15 @@ class Retrieval:
         project: str | None = None,
     ) -> dict[str, Any]:
         """Create a store (its files' ingestion queued); returns the wire object."""
+        if project is not None and project != self.project:
+            return await self.scoped(project).create_vector_store(
+                name=name,
+                file_ids=file_ids,
+                expires_after=expires_after,
+                metadata=metadata,
+                chunking_strategy=chunking_strategy,
+            )
+        project = self.project
         file_ids = list(file_ids or ())
         if len(file_ids) > MAX_FILES_PER_STORE_CREATE:
             raise bad_request(
@@ -229,7 +259,9 @@ class Retrieval:
         )
 
     async def _store_row(self, s: AsyncSession, vector_store_id: str) -> VectorStoreRow:
-        row = await s.scalar(select(VectorStoreRow).where(VectorStoreRow.id == vector_store_id))
+        row = await s.scalar(
+            select(VectorStoreRow).where(VectorStoreRow.id == vector_store_id, *self._mine())
+        )
         if row is None:
             raise not_found("vector store", vector_store_id)
         return row
@@ -268,7 +300,7 @@ class Retrieval:
     ) -> dict[str, Any]:
         async with self.store.session(write=False) as s:
             rows, has_more = await _page(
-                s, VectorStoreRow, VectorStoreRow.id, limit, order, after, before
+                s, VectorStoreRow, VectorStoreRow.id, limit, order, after, before, self._mine()
             )
             counted = await self._counts(s, [r.id for r in rows])
             items = [self._wire(dict(r.data), counted[r.id]) for r in rows]
@@ -314,9 +346,14 @@ class Retrieval:
         *,
         attributes: dict[str, Any] | None = None,
         chunking_strategy: dict[str, Any] | None = None,
+        project: str | None = None,
     ) -> dict[str, Any]:
         """Add a file to a store (ingestion queued); returns the vector_store.file object.
         Adding a file the store already has ingests it again with the new settings."""
+        if project is not None and project != self.project:
+            return await self.scoped(project).add_file(
+                vector_store_id, file_id, attributes=attributes, chunking_strategy=chunking_strategy
+            )
         strategy = parse_strategy(chunking_strategy).wire()
         attrs = objects.parse_attributes(attributes)
         async with self.store.session(write=True) as s:
@@ -551,7 +588,16 @@ class Retrieval:
         filters: dict[str, Any] | None = None,
         project: str | None = None,
     ) -> list[SearchHit]:
-        """The best chunks of the given stores for ``query``, best first (scores in [0, 1])."""
+        """The best chunks of the given stores for ``query``, best first (scores in [0, 1]).
+        Stores that do not exist (in ``project``, when given) or have expired are skipped."""
+        if project is not None and project != self.project:
+            return await self.scoped(project).search(
+                vector_store_ids,
+                query,
+                max_num_results=max_num_results,
+                score_threshold=score_threshold,
+                filters=filters,
+            )
         if filters is not None:
             validate_filter(filters)
         store_ids = await self._mark_active(list(dict.fromkeys(vector_store_ids)))
@@ -559,7 +605,13 @@ class Retrieval:
             return []
         query_vector = None
         if self.embeddings is not None and query.strip():
-            query_vector = await self.embeddings.model.aembed_query(query)
+            try:
+                query_vector = await self.embeddings.model.aembed_query(query)
+            except Exception as exc:  # the provider is down: full-text ranking still answers
+                log.warning(
+                    "embedding the query failed (%s); searching full text only",
+                    type(exc).__name__,
+                )
         async with self.store.session(write=False) as s:
             allowed: set[tuple[str, str]] | None = None
             file_ids: set[str] | None = None
@@ -656,7 +708,7 @@ class Retrieval:
             rows = list(
                 await s.execute(
                     select(VectorStoreRow.id, VectorStoreRow.data).where(
-                        VectorStoreRow.id.in_(store_ids)
+                        VectorStoreRow.id.in_(store_ids), *self._mine()
                     )
                 )
             )

@@ -11,7 +11,8 @@ Two implementations of one interface:
   temporary key and renamed to the real key in one statement on commit.
 
 Neither holds a whole blob in memory: writes are buffered up to one chunk, reads yield
-chunks. Partial writes left by a crash are swept at start-up (:meth:`BlobStore.sweep`).
+chunks. Partial writes left by a crash are swept at start-up (:meth:`BlobStore.sweep`),
+and so are complete blobs whose file row never came or is gone (``FileStore.sweep``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from .repository import Store
 from .tables import FileBlobRow
@@ -34,6 +35,10 @@ CHUNK_BYTES = 1024 * 1024
 PARTIAL_PREFIX = ".partial-"
 # A partial write untouched for this long belongs to a process that died.
 STALE_PARTIAL_SECONDS = 3600
+#: Blob keys are file ids (``file-…``; ``file_…`` from earlier versions).
+FILE_KEY_PREFIXES = ("file-", "file_")
+#: Names the database a blob directory belongs to (see ``BlobStore.owned_by``).
+OWNER_MARKER = ".database"
 
 
 class BlobWriter(Protocol):
@@ -73,6 +78,15 @@ class BlobStore(Protocol):
 
     async def sweep(self) -> None:
         """Remove partial writes abandoned by a crashed process."""
+        ...
+
+    async def old_keys(self, older_than: float) -> list[str]:
+        """Keys of complete blobs last written before ``older_than`` (a Unix time)."""
+        ...
+
+    async def owned_by(self, database: str) -> bool:
+        """Whether this store belongs to ``database`` alone, so that a blob without a row
+        there is an orphan (a directory shared by two databases is not)."""
         ...
 
 
@@ -187,6 +201,28 @@ class DirectoryBlobStore:
         with contextlib.suppress(FileNotFoundError, KeyError):
             self._path(key).unlink()
 
+    async def owned_by(self, database: str) -> bool:
+        marker = self.root / OWNER_MARKER
+        try:
+            return marker.read_text() == database
+        except FileNotFoundError:
+            self.root.mkdir(parents=True, exist_ok=True)
+            marker.write_text(database)
+            return True
+        except OSError:
+            return False
+
+    async def old_keys(self, older_than: float) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        keys = []
+        for path in self.root.iterdir():
+            with contextlib.suppress(OSError):
+                # Only names we give blobs (file ids): the directory may hold other things.
+                if path.name.startswith(FILE_KEY_PREFIXES) and path.stat().st_mtime < older_than:
+                    keys.append(path.name)
+        return keys
+
     async def sweep(self) -> None:
         if not self.root.is_dir():
             return
@@ -285,12 +321,28 @@ class DatabaseBlobStore:
         async with self.store.session(write=True) as s:
             await s.execute(delete(FileBlobRow).where(FileBlobRow.blob_key == key))
 
+    async def owned_by(self, database: str) -> bool:
+        return True  # the table is inside that database
+
+    async def old_keys(self, older_than: float) -> list[str]:
+        query = (
+            select(FileBlobRow.blob_key)
+            .where(~FileBlobRow.blob_key.startswith(PARTIAL_PREFIX))
+            .group_by(FileBlobRow.blob_key)
+            .having(func.max(FileBlobRow.created_at) < older_than)
+        )
+        async with self.store.session(write=False) as s:
+            return list((await s.scalars(query)).all())
+
     async def sweep(self) -> None:
+        # A partial blob is stale when its newest chunk is: a long upload still writing
+        # (perhaps in another process) keeps adding fresh chunks.
         cutoff = int(time.time()) - STALE_PARTIAL_SECONDS
+        stale = (
+            select(FileBlobRow.blob_key)
+            .where(FileBlobRow.blob_key.startswith(PARTIAL_PREFIX))
+            .group_by(FileBlobRow.blob_key)
+            .having(func.max(FileBlobRow.created_at) < cutoff)
+        )
         async with self.store.session(write=True) as s:
-            await s.execute(
-                delete(FileBlobRow).where(
-                    FileBlobRow.blob_key.startswith(PARTIAL_PREFIX),
-                    FileBlobRow.created_at < cutoff,
-                )
-            )
+            await s.execute(delete(FileBlobRow).where(FileBlobRow.blob_key.in_(stale)))

@@ -2,18 +2,33 @@
 
 The order of writes means a row never points at missing bytes: a new file's blob is
 committed before its row is inserted, and a deleted file's row goes before its blob. A
-crash in between leaves at worst an orphan blob, never a row without bytes.
+crash in between leaves at worst an orphan blob, never a row without bytes; orphans are
+swept at the next start (:meth:`FileStore.sweep`).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import make_url, select
+
 from ..wire import file_object, new_file_id
-from .blobs import BlobStore, BlobWriter, copy_to_path, read_all, write_path
+from .blobs import (
+    STALE_PARTIAL_SECONDS,
+    BlobStore,
+    BlobWriter,
+    copy_to_path,
+    read_all,
+    write_path,
+)
 from .repository import Kind, Store
+from .tables import FileRow
+
+log = logging.getLogger(__name__)
 
 
 class FileStore:
@@ -22,6 +37,11 @@ class FileStore:
     def __init__(self, store: Store, blobs: BlobStore) -> None:
         self.store = store
         self.blobs = blobs
+
+    def scoped(self, project: str | None) -> FileStore:
+        """A view whose rows belong to ``project`` (see ``Store.scoped``); the same bytes.
+        ``None`` keeps this view (the unscoped one sees every project)."""
+        return self if project is None else FileStore(self.store.scoped(project), self.blobs)
 
     # -- creating ---------------------------------------------------------------------
 
@@ -99,10 +119,33 @@ class FileStore:
 
     # -- deleting ---------------------------------------------------------------------
 
+    async def sweep(self) -> None:
+        """At start-up: drop partial writes and blobs without a file row (a crash between
+        the two writes), old enough that no upload in another process still owns them."""
+        await self.blobs.sweep()
+        database = make_url(self.store.url).render_as_string(hide_password=True)
+        if not await self.blobs.owned_by(database):
+            log.warning(
+                "%s is shared with another database: blobs without a row are kept",
+                self.blobs.description,
+            )
+            return
+        keys = await self.blobs.old_keys(time.time() - STALE_PARTIAL_SECONDS)
+        for start in range(0, len(keys), 500):
+            batch = keys[start : start + 500]
+            async with self.store.session(write=False) as s:
+                known = set(
+                    (await s.scalars(select(FileRow.id).where(FileRow.id.in_(batch)))).all()
+                )
+            for key in batch:
+                if key not in known:
+                    await self.blobs.delete(key)
+
     async def delete(self, file_id: str) -> bool:
         """Delete the row, then the bytes; False if there was no such file."""
         deleted = await self.store.delete(Kind.file, file_id)
-        await self.blobs.delete(file_id)
+        if deleted:  # (a view of another project deletes nothing, bytes included)
+            await self.blobs.delete(file_id)
         return deleted
 
 

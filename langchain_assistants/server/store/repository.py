@@ -2,14 +2,20 @@
 
 SQLite allows one writer at a time, so on SQLite every write takes an in-process lock
 instead of failing with "database is locked"; PostgreSQL writes run concurrently.
+
+Projects: ``store.scoped(project)`` is a view of the same database that reads, updates and
+deletes only that project's rows and stamps its inserts with it. Routes get such a view
+from ``Svc`` (``routes/common.py``), so a route that knows nothing of projects is scoped.
+The unscoped store (the engine's) sees every project; its inserts must say ``project=``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import enum
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,8 +29,9 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from ..wire import ACTIVE_RUN_STATUSES
+from .schema import prepare_schema
 from .sqlite_ext import aiosqlite_dbapi, load_sqlite_vec
-from .tables import AssistantRow, Base, FileRow, MessageRow, RunRow, StepRow, ThreadRow
+from .tables import AssistantRow, FileRow, MessageRow, RunRow, StepRow, ThreadRow
 
 
 class Kind(enum.Enum):
@@ -78,17 +85,45 @@ class Store:
         # so reads take the lock too.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._lock_reads = self.is_sqlite and ":memory:" in url
+        # None: the unscoped store, which sees every project.
+        self.project: str | None = None
+
+    def scoped(self, project: str) -> Store:
+        """A view of this store (same connections and locks) limited to ``project``."""
+        view = copy.copy(self)
+        view.project = project
+        return view
+
+    def _mine(self, table: Any) -> list[Any]:
+        """The WHERE clauses that limit a query to this view's project."""
+        return [] if self.project is None else [table.project == self.project]
+
+    def _row(self, kind: Kind, data: dict[str, Any], columns: dict[str, Any]) -> Any:
+        columns = dict(columns)
+        project = columns.pop("project", None)
+        if self.project is not None:
+            if project not in (None, self.project):
+                raise ValueError(f"A store scoped to {self.project!r} cannot insert elsewhere.")
+            project = self.project
+        if project is None:
+            raise ValueError(
+                f"Inserting a {kind.label} through the unscoped store needs project= "
+                "(the project of the request or run that creates it)."
+            )
+        return kind.table(
+            id=data["id"], created_at=data["created_at"], data=data, project=project, **columns
+        )
 
     async def create_all(self) -> None:
+        """Create missing tables, and add columns newer than an existing database."""
         async with self.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
+            await conn.run_sync(prepare_schema)
 
     async def close(self) -> None:
         await self.engine.dispose()
 
     @asynccontextmanager
-    async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
-        """A transaction; ``write`` ones are serialized on SQLite (see the module doc)."""
+    async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
         lock = self._write_lock if (write or self._lock_reads) else None
         if lock is None:
             async with self._sessions() as session, session.begin():
@@ -97,46 +132,69 @@ class Store:
         async with lock, self._sessions() as session, session.begin():
             yield session
 
+    def session(self, *, write: bool) -> AbstractAsyncContextManager[AsyncSession]:
+        """A transaction for stores built on this one (blobs, files), unscoped by project;
+        ``write`` ones are serialized on SQLite like every write here."""
+        return self._session(write=write)
+
     # -- single objects ---------------------------------------------------------------
 
     async def insert(self, kind: Kind, data: dict[str, Any], **columns: Any) -> None:
-        async with self.session(write=True) as s:
-            s.add(kind.table(id=data["id"], created_at=data["created_at"], data=data, **columns))
+        async with self._session(write=True) as s:
+            s.add(self._row(kind, data, columns))
 
     async def insert_many(
         self, kind: Kind, rows: list[tuple[dict[str, Any], dict[str, Any]]]
     ) -> None:
         """Insert several ``(data, columns)`` rows in one transaction, in order."""
-        async with self.session(write=True) as s:
+        async with self._session(write=True) as s:
             for data, columns in rows:
-                s.add(
-                    kind.table(id=data["id"], created_at=data["created_at"], data=data, **columns)
-                )
+                s.add(self._row(kind, data, columns))
                 await s.flush()
 
     async def get(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
-        async with self.session(write=False) as s:
-            row = await s.scalar(select(kind.table.data).where(kind.table.id == object_id))
+        table = kind.table
+        async with self._session(write=False) as s:
+            row = await s.scalar(
+                select(table.data).where(table.id == object_id, *self._mine(table))
+            )
             return dict(row) if row is not None else None
+
+    async def project_of(self, kind: Kind, object_id: str) -> str | None:
+        """The project an object belongs to (None if it does not exist)."""
+        table = kind.table
+        async with self._session(write=False) as s:
+            project = await s.scalar(
+                select(table.project).where(table.id == object_id, *self._mine(table))
+            )
+            return str(project) if project is not None else None
 
     async def save(self, kind: Kind, data: dict[str, Any], **columns: Any) -> None:
         """Replace an object's data (and any extra columns)."""
-        async with self.session(write=True) as s:
+        table = kind.table
+        async with self._session(write=True) as s:
             await s.execute(
-                update(kind.table).where(kind.table.id == data["id"]).values(data=data, **columns)
+                update(table)
+                .where(table.id == data["id"], *self._mine(table))
+                .values(data=data, **columns)
             )
 
     async def delete(self, kind: Kind, object_id: str) -> bool:
-        async with self.session(write=True) as s:
-            result = await s.execute(delete(kind.table).where(kind.table.id == object_id))
+        table = kind.table
+        async with self._session(write=True) as s:
+            result = await s.execute(delete(table).where(table.id == object_id, *self._mine(table)))
             return bool(getattr(result, "rowcount", 0))
 
     async def delete_thread(self, thread_id: str) -> bool:
         """Delete a thread with its messages, runs and steps, atomically."""
-        async with self.session(write=True) as s:
+        async with self._session(write=True) as s:
             for table in (MessageRow, StepRow, RunRow):
-                await s.execute(delete(table).where(table.thread_id == thread_id))
-            result = await s.execute(delete(ThreadRow).where(ThreadRow.id == thread_id))
+                await s.execute(
+                    delete(table).where(table.thread_id == thread_id, *self._mine(table))
+                )
+            result = await s.execute(
+                delete(ThreadRow).where(ThreadRow.id == thread_id, *self._mine(ThreadRow))
+            )
             return bool(getattr(result, "rowcount", 0))
 
     # -- lists ------------------------------------------------------------------------
@@ -153,8 +211,8 @@ class Store:
     ) -> Page:
         """A page in ``order`` by creation; ``after``/``before`` are cursor ids."""
         table = kind.table
-        async with self.session(write=False) as s:
-            query = select(table.data)
+        async with self._session(write=False) as s:
+            query = select(table.data).where(*self._mine(table))
             for column, value in filters.items():
                 if value is not None:
                     query = query.where(getattr(table, column) == value)
@@ -178,18 +236,22 @@ class Store:
             items.reverse()
         return Page(items, has_more)
 
-    @staticmethod
-    async def _seq(session: AsyncSession, table: Any, object_id: str) -> int:
-        seq = await session.scalar(select(table.seq).where(table.id == object_id))
-        # An unknown cursor matches nothing after/before it, like a cursor past the end.
+    async def _seq(self, session: AsyncSession, table: Any, object_id: str) -> int:
+        seq = await session.scalar(
+            select(table.seq).where(table.id == object_id, *self._mine(table))
+        )
+        # An unknown cursor (or another project's) matches nothing after/before it, like a
+        # cursor past the end.
         return int(seq) if seq is not None else -1
 
     async def thread_messages(
         self, thread_id: str, *, exclude_run: str | None = None
     ) -> list[dict[str, Any]]:
         """Every message of a thread in creation order (the model's context)."""
-        async with self.session(write=False) as s:
-            query = select(MessageRow.data).where(MessageRow.thread_id == thread_id)
+        async with self._session(write=False) as s:
+            query = select(MessageRow.data).where(
+                MessageRow.thread_id == thread_id, *self._mine(MessageRow)
+            )
             if exclude_run is not None:
                 query = query.where(
                     (MessageRow.run_id != exclude_run) | (MessageRow.run_id.is_(None))
@@ -201,27 +263,37 @@ class Store:
 
     async def active_run(self, thread_id: str) -> dict[str, Any] | None:
         """The run that locks this thread, if any."""
-        async with self.session(write=False) as s:
+        async with self._session(write=False) as s:
             row = await s.scalar(
                 select(RunRow.data)
-                .where(RunRow.thread_id == thread_id, RunRow.status.in_(ACTIVE_RUN_STATUSES))
+                .where(
+                    RunRow.thread_id == thread_id,
+                    RunRow.status.in_(ACTIVE_RUN_STATUSES),
+                    *self._mine(RunRow),
+                )
                 .order_by(RunRow.seq.desc())
                 .limit(1)
             )
             return dict(row) if row is not None else None
 
     async def active_runs(self, *, expired_before: int | None = None) -> list[dict[str, Any]]:
-        async with self.session(write=False) as s:
-            query = select(RunRow.data).where(RunRow.status.in_(ACTIVE_RUN_STATUSES))
+        async with self._session(write=False) as s:
+            query = select(RunRow.data).where(
+                RunRow.status.in_(ACTIVE_RUN_STATUSES), *self._mine(RunRow)
+            )
             if expired_before is not None:
                 query = query.where(RunRow.expires_at <= expired_before)
             return [dict(r) for r in (await s.scalars(query)).all()]
 
     async def run_state(self, run_id: str) -> tuple[list[dict[str, Any]], dict[str, int] | None]:
         """The run's engine transcript and running usage."""
-        async with self.session(write=False) as s:
+        async with self._session(write=False) as s:
             row = (
-                await s.execute(select(RunRow.transcript, RunRow.usage).where(RunRow.id == run_id))
+                await s.execute(
+                    select(RunRow.transcript, RunRow.usage).where(
+                        RunRow.id == run_id, *self._mine(RunRow)
+                    )
+                )
             ).one()
             return list(row[0] or []), row[1]
 
@@ -249,20 +321,22 @@ class Store:
         await self.save(Kind.run, run, **columns)
 
     async def open_steps(self, run_id: str) -> list[dict[str, Any]]:
-        async with self.session(write=False) as s:
+        async with self._session(write=False) as s:
             rows = (
                 await s.scalars(
-                    select(StepRow.data).where(StepRow.run_id == run_id).order_by(StepRow.seq)
+                    select(StepRow.data)
+                    .where(StepRow.run_id == run_id, *self._mine(StepRow))
+                    .order_by(StepRow.seq)
                 )
             ).all()
             return [dict(r) for r in rows if r["status"] == "in_progress"]
 
     async def open_messages(self, run_id: str) -> list[dict[str, Any]]:
-        async with self.session(write=False) as s:
+        async with self._session(write=False) as s:
             rows = (
                 await s.scalars(
                     select(MessageRow.data)
-                    .where(MessageRow.run_id == run_id)
+                    .where(MessageRow.run_id == run_id, *self._mine(MessageRow))
                     .order_by(MessageRow.seq)
                 )
             ).all()

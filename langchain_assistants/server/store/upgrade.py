@@ -3,10 +3,8 @@
 Before the blob store, the ``files`` table kept each figure's bytes in a ``content`` column
 and had no ``purpose`` column. On such a database this moves every file's bytes into the
 blob store (bytes first, so a crash half-way loses nothing and the next start resumes),
-adds ``purpose`` and drops ``content``. Before file_search, the ``runs`` table had no
-``tool_state`` column (the hosted tools' state: ``include[]``, citation markers); it is
-added. ``create_all`` only creates missing tables, so this is the one place an existing
-table changes shape.
+adds ``purpose`` and drops ``content``. ``create_all`` only creates missing tables, so
+this is the one place an existing table changes shape.
 """
 
 from __future__ import annotations
@@ -23,26 +21,10 @@ log = logging.getLogger(__name__)
 
 
 def _file_columns(conn: Any) -> set[str]:
-    return _columns(conn, "files")
-
-
-def _columns(conn: Any, table: str) -> set[str]:
     inspector = inspect(conn)
-    if not inspector.has_table(table):
+    if not inspector.has_table("files"):
         return set()
-    return {column["name"] for column in inspector.get_columns(table)}
-
-
-async def upgrade_runs_table(store: Store) -> None:
-    """Add ``runs.tool_state`` to a ``runs`` table made before it (a no-op otherwise)."""
-    async with store.engine.connect() as conn:
-        columns = await conn.run_sync(_columns, "runs")
-    if not columns or "tool_state" in columns:
-        return
-    log.warning("upgrading the runs table: adding the tool_state column")
-    kind = "JSON" if store.is_sqlite else "JSONB"
-    async with store.session(write=True) as s:
-        await s.execute(text(f"ALTER TABLE runs ADD COLUMN tool_state {kind}"))
+    return {column["name"] for column in inspector.get_columns("files")}
 
 
 async def upgrade_files_table(store: Store, blobs: BlobStore) -> None:
