@@ -1,9 +1,10 @@
 """The hosted ``code_interpreter`` tool: run the model's code in the sandbox, keep its files.
 
-Each thread has its own working directory under the server's sandbox root, so files
-persist between calls of one thread. Before a call the run's input files are staged there;
-after it, the figures it left open become ``image`` outputs (``image_file`` blocks in the
-answer) and every file it wrote becomes a stored file the answer can link
+Each thread has its own working directory under the server's sandbox root (``/mnt/data``
+inside the sandbox), so files persist between calls of one thread. Where the code runs is
+chosen by :func:`.code_backends.code_backend`. Before a call the run's input files are
+staged there; after it, the figures it left open become ``image`` outputs (``image_file``
+blocks in the answer) and every file it wrote becomes a stored file the answer can link
 (``file_path`` annotations; see ``code_files``). The code's logs go back to the model.
 """
 
@@ -12,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...sandbox import arun_python
 from ..settings import ServerSettings
+from .code_backends import code_backend
 from .code_files import OUTPUT_PURPOSE, CodeFiles, artifact, within, written_note
 from .hosted import HostedResult
 from .tools import CODE_INTERPRETER
@@ -35,13 +36,22 @@ def missing_note(names: list[str]) -> str:
 
 
 class CodeInterpreter:
-    """Executes ``code_interpreter`` calls in the local sandbox."""
+    """Executes ``code_interpreter`` calls on the configured backend."""
 
     name = CODE_INTERPRETER
 
     def __init__(self, settings: ServerSettings, code_files: CodeFiles) -> None:
         self.settings = settings
         self.code_files = code_files
+        self.backend = code_backend(settings)
+
+    def unavailable_reason(self) -> str | None:
+        """Why code cannot run here (runs using this tool are refused), else None."""
+        return self.backend.unavailable_reason()
+
+    async def aclose(self) -> None:
+        """Release the backend's resources (E2B's remote sandboxes) at shutdown."""
+        await self.backend.aclose()
 
     def pending_entry(self, call: ToolCall) -> dict[str, Any]:
         code = str(call.args.get("input", ""))
@@ -57,17 +67,13 @@ class CodeInterpreter:
     async def execute(self, run: dict[str, Any], call: ToolCall, turn: ModelTurn) -> HostedResult:
         code = str(call.args.get("input", ""))
         turn.publish_code_input(call)
-        workdir = self.workdir(run["thread_id"])
+        thread_id = run["thread_id"]
+        workdir = self.workdir(thread_id)
         # What the run reads and makes belongs to its project (the recorder's).
         code_files = self.code_files.scoped(turn.recorder.project)
         # Copies: deleting a file while the run works never touches what the code reads.
         missing = await code_files.stage(workdir, await code_files.inputs(run))
-        result = await arun_python(
-            code,
-            workdir=workdir,
-            timeout=self.settings.code_timeout_seconds,
-            memory_mb=self.settings.code_memory_mb,
-        )
+        result = await self.backend.run(code, thread_id=thread_id, workdir=workdir)
         image_ids = []
         for image in result.images:
             if within(image, workdir) is None:  # a link planted by the code: not a figure

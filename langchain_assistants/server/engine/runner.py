@@ -29,7 +29,14 @@ from .code_interpreter import CodeInterpreter
 from .conversation import build_prompt, tool_result_entries
 from .events import EventBus
 from .file_search import FileSearch, wants_content
-from .hosted import HostedResult, HostedTool
+from .hosted import (
+    HostedResult,
+    HostedTool,
+    HostedToolUnavailable,
+    check_available,
+    close_hosted,
+    unavailable_reason,
+)
 from .message_images import image_urls
 from .models import ModelResolver, with_sampling
 from .recorder import RunRecorder
@@ -117,6 +124,9 @@ class RunEngine:
 
     async def startup(self) -> None:
         await self.recover()
+        for tool in self.hosted.values():
+            if reason := await asyncio.to_thread(unavailable_reason, tool):
+                log.warning("%s runs will fail: %s", tool.name, reason)
         self._sweeper = asyncio.create_task(self._sweep_expired())
 
     async def shutdown(self) -> None:
@@ -130,6 +140,8 @@ class RunEngine:
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
+        with contextlib.suppress(Exception):  # e.g. E2B unreachable: nothing more to do
+            await close_hosted(self.hosted)
 
     async def recover(self) -> None:
         """Finish runs left active by a previous process so no thread stays locked."""
@@ -385,11 +397,14 @@ class RunEngine:
             log.warning("run %s failed: %s: %s", run_id, type(exc).__name__, exc)
             stored = await self.store.get(Kind.run, run_id) or run
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            if isinstance(exc, HostedToolUnavailable):
+                message = str(exc)
             await self._stop(
                 stored, "failed", last_error={"code": error_code(exc), "message": message[:2000]}
             )
 
     async def _loop(self, run: dict[str, Any], recorder: RunRecorder) -> None:
+        check_available(run["tools"], self.hosted)
         model = with_sampling(self.models.resolve(run["model"]), run)
         thread_messages = await self.store.thread_messages(run["thread_id"], exclude_run=run["id"])
         code_files = self.code_files.scoped(recorder.project)  # the run's project's files
