@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install bubblewrap test test-postgres unit integration lint format type serve demo bench clean
+.PHONY: help install bubblewrap browser test test-postgres unit integration lint format type serve demo bench clean
 
 help: ## Show this help (every target)
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
-install: bubblewrap $(STAMP) ## Create .venv with the package, every extra and the dev tools (+ bubblewrap)
+install: bubblewrap $(STAMP) browser ## Create .venv with the package, every extra and the dev tools (+ bubblewrap, chromium)
 
 bubblewrap: ## Install bubblewrap (bwrap), the code_interpreter sandbox (apt-get, as root)
 	@if command -v bwrap >/dev/null 2>&1; then :; \
@@ -28,7 +28,15 @@ bubblewrap: ## Install bubblewrap (bwrap), the code_interpreter sandbox (apt-get
 		echo "  (or run the server with --code-interpreter unsafe-local, without kernel isolation)"; \
 	fi
 
-test: $(STAMP) ## Run unit and integration tests (the server runs on loopback)
+# The playground's browser tests drive Debian's chromium through chromium-driver (no download).
+browser: ## Install chromium + chromium-driver when missing (as root, with apt-get)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium + chromium-driver for the playground's browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "note: the playground's browser tests need chromium + chromium-driver (apt-get install chromium chromium-driver)"; fi
+
+test: $(STAMP) browser ## Run unit and integration tests (the server runs on loopback)
 	$(PY) -m pytest -q tests
 
 test-postgres: $(STAMP) ## Integration tests on PostgreSQL: PG_URL=postgresql://user@127.0.0.1/db
@@ -38,7 +46,7 @@ test-postgres: $(STAMP) ## Integration tests on PostgreSQL: PG_URL=postgresql://
 unit: $(STAMP) ## Run unit tests only
 	$(PY) -m pytest -q tests/unit_tests
 
-integration: $(STAMP) ## Run integration tests only
+integration: $(STAMP) browser ## Run integration tests only
 	$(PY) -m pytest -q tests/integration_tests
 
 lint: $(STAMP) ## ruff lint + format check

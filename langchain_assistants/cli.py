@@ -237,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         file=sys.stderr,
     )
     print(f"code_interpreter: {code_backend(settings).description}", file=sys.stderr)
+    print(f"playground: http://{args.host}:{args.port}/playground", file=sys.stderr)
     uvicorn.run(
         app,
         host=args.host,

@@ -23,6 +23,7 @@ from .auth import KeyRing, request_project, watch_keys_file
 from .engine.runner import RunEngine
 from .errors import APIError, field_path
 from .limits import RequestSizeLimit, reject_nul_characters, too_large
+from .playground import router as playground
 from .retrieval import Retrieval, resolve_embeddings
 from .routes import router
 from .routes.common import Services
@@ -122,11 +123,17 @@ def create_app(
     checks = [Depends(request_project), Depends(reject_nul_characters)]
     app.include_router(router, prefix="/v1", dependencies=checks)
     app.include_router(router, dependencies=checks, include_in_schema=False)
+    app.include_router(playground)  # the browser page; it sends the key itself
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> dict[str, str]:
+        """Where to go from the bare address: the API, its docs, the playground."""
+        return {"object": "server", "api": "/v1", "docs": "/docs", "playground": "/playground"}
 
     @app.exception_handler(APIError)
     async def api_error(_: Request, exc: APIError) -> JSONResponse:
