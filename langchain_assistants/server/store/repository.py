@@ -302,12 +302,19 @@ class Store:
             ).one()
             return list(row[0] or []), row[1]
 
+    async def tool_state(self, run_id: str) -> dict[str, Any]:
+        """The run's hosted-tool state (``include``, citation markers); ``{}`` if none."""
+        async with self.session(write=False) as s:
+            state = await s.scalar(select(RunRow.tool_state).where(RunRow.id == run_id))
+            return dict(state or {})
+
     async def save_run(
         self,
         run: dict[str, Any],
         *,
         transcript: list[dict[str, Any]] | None = None,
         usage: dict[str, int] | None = None,
+        tool_state: dict[str, Any] | None = None,
         **columns: Any,
     ) -> bool:
         """Save a run unless that would undo a stop: False (nothing written) when the stored
@@ -324,6 +331,8 @@ class Store:
             values["transcript"] = transcript
         if usage is not None:
             values["usage"] = usage
+        if tool_state is not None:
+            values["tool_state"] = tool_state
         async with self._session(write=True) as s:
             result = await s.execute(
                 update(RunRow)
