@@ -163,6 +163,13 @@ def test_cancel_through_another_process_stops_the_run_where_it_executes(
         thread = a.beta.threads.create(messages=[{"role": "user", "content": "slow"}])
         run = a.beta.threads.runs.create(thread.id, assistant_id=assistant.id)
         wait_for(lambda: status(a, thread.id, run.id) == "in_progress", "in_progress")
+        # A process starting meanwhile leaves the run alone: a live process owns it.
+        late = Replica(pg_db, model, tmp_path / "late.log", "--run-lease-seconds", "60")
+        try:
+            late.wait_ready()
+            assert status(late.client(), thread.id, run.id) == "in_progress"
+        finally:
+            late.stop()
         cancelling = b.beta.threads.runs.cancel(run.id, thread_id=thread.id)
         assert cancelling.status == "cancelling"
         wait_for(lambda: status(b, thread.id, run.id) == "cancelled", "the cancel", timeout=10)
@@ -216,6 +223,28 @@ def test_tool_outputs_on_another_process_continue_and_stream_the_run(
         racer.join(60)
     assert sorted(outcomes) == ["400", "ok"]
     wait_for(lambda: status(a, thread.id, second.id) == "completed", "the second run")
+
+
+def test_a_waiting_run_expires_once_whichever_process_sweeps(
+    pg_db: str, model: str, tmp_path: Path
+) -> None:
+    extra = ("--run-expiry-seconds", "2")
+    with replicas(pg_db, model, tmp_path, 3, extra=extra) as started:
+        a, b, c = (r.client() for r in started)
+        assistant = a.beta.assistants.create(model="gpt-4o", tools=WEATHER_TOOLS)
+        thread = a.beta.threads.create(messages=[{"role": "user", "content": "weather"}])
+        run = a.beta.threads.runs.create_and_poll(
+            thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=50
+        )
+        assert run.status == "requires_action"
+        # Nobody retrieves it (which would expire it lazily): a list shows the stored run,
+        # so the sweep (one process, under an advisory lock) must have ended it.
+        wait_for(
+            lambda: c.beta.threads.runs.list(thread.id).data[0].status == "expired", "the sweep"
+        )
+        steps = b.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+        assert [s.status for s in steps if s.type == "tool_calls"] == ["expired"]
+        b.beta.threads.messages.create(thread.id, role="user", content="unlocked")
 
 
 def test_serve_workers_share_one_port_and_sqlite_refuses_them(
