@@ -24,6 +24,9 @@ class RunRecorder:
     def __init__(self, store: Store, bus: EventBus) -> None:
         self.store = store
         self.bus = bus
+        # Text streamed so far into each open message: a message that ends early
+        # (failed, cancelled, expired run) keeps it, as the deltas already announced it.
+        self._partial: dict[str, str] = {}
 
     def publish(self, run_id: str, name: str, data: dict[str, Any]) -> None:
         self.bus.publish(run_id, name, data)
@@ -59,6 +62,39 @@ class RunRecorder:
         self.publish(run["id"], "thread.message.in_progress", message)
         return step, message
 
+    def text_delta(self, message: dict[str, Any], piece: str) -> None:
+        """Announce a piece of an open message's text (content block 0)."""
+        before = self._partial.get(message["id"], "")
+        self._partial[message["id"]] = before + piece
+        block: dict[str, Any] = {"index": 0, "type": "text", "text": {"value": piece}}
+        if not before:
+            block["text"]["annotations"] = []
+        self.publish(
+            message["run_id"],
+            "thread.message.delta",
+            {"id": message["id"], "object": "thread.message.delta", "delta": {"content": [block]}},
+        )
+
+    async def end_message_early(
+        self, message: dict[str, Any], *, reason: str, stamp: int
+    ) -> dict[str, Any]:
+        """Store an open message as ``incomplete`` with the text streamed into it so far."""
+        partial = self._partial.pop(message["id"], "")
+        content = [text_block(partial)] if partial else message["content"]
+        message = checked(
+            Message,
+            {
+                **message,
+                "content": content,
+                "status": "incomplete",
+                "incomplete_at": stamp,
+                "incomplete_details": {"reason": reason},
+            },
+        )
+        await self.store.save(Kind.message, message)
+        self.publish(message["run_id"], "thread.message.incomplete", message)
+        return message
+
     async def complete_message(
         self,
         message: dict[str, Any],
@@ -71,6 +107,7 @@ class RunRecorder:
     ) -> None:
         """Store the message's final text (and the run's figures); ``cut_short`` (a token
         limit) marks it incomplete."""
+        self._partial.pop(message["id"], None)
         stamp = now()
         ending: dict[str, Any] = {"status": "completed", "completed_at": stamp}
         if cut_short:

@@ -14,18 +14,19 @@ import weakref
 from typing import Any
 
 from langchain_core.messages import messages_to_dict
-from openai.types.beta.threads import Message, Run
+from openai.types.beta.threads import Run
 from openai.types.beta.threads.runs import RunStep
 
 from ..errors import bad_request
 from ..settings import ServerSettings
-from ..store import Kind, Store
+from ..store import Kind, Store, StoreUnavailable
 from ..wire import ACTIVE_RUN_STATUSES, checked, now
 from .code_interpreter import CodeInterpreter
 from .conversation import build_prompt, tool_result_entries
 from .events import EventBus
 from .hosted import HostedResult, HostedTool
 from .models import ModelResolver, with_sampling
+from .outage import until_stored
 from .recorder import RunRecorder
 from .tools import model_tool_choice, model_tools
 from .turn import ModelTurn
@@ -35,6 +36,10 @@ log = logging.getLogger(__name__)
 SERVER_STOPPED = {
     "code": "server_error",
     "message": "The server stopped while this run was active.",
+}
+DATABASE_AWAY = {
+    "code": "server_error",
+    "message": "The database was unavailable while this run was active.",
 }
 ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
@@ -94,6 +99,8 @@ class RunEngine:
         self._thread_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        # Runs whose task is recording their end: cancelling it then would leave them active.
+        self._ending: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._shutting_down = False
 
@@ -167,8 +174,9 @@ class RunEngine:
             task = self._tasks.get(run["id"])
             if task is None:
                 return await self._stop(current, "expired")
-            self._live[run["id"]]["status"] = "expired"
-            task.cancel()
+            if run["id"] not in self._ending:
+                self._live[run["id"]]["status"] = "expired"
+                task.cancel()
             with contextlib.suppress(BaseException):
                 await task
             return await self.store.get(Kind.run, run["id"]) or current
@@ -283,7 +291,8 @@ class RunEngine:
             cancelling = await self._save_run({**run, "status": "cancelling"})
             task = self._tasks.get(run["id"])
         if task is not None and not task.done():
-            task.cancel()
+            if run["id"] not in self._ending:  # else the task is ending it already
+                task.cancel()
         else:
             await self._stop(cancelling, "cancelled")
         return cancelling
@@ -304,17 +313,7 @@ class RunEngine:
             )
             await self.recorder.finish_step(step, status=step_status, **{at_field: stamp}, **extra)
         for message in await self.store.open_messages(run["id"]):
-            message = checked(
-                Message,
-                {
-                    **message,
-                    "status": "incomplete",
-                    "incomplete_at": stamp,
-                    "incomplete_details": {"reason": reason},
-                },
-            )
-            await self.store.save(Kind.message, message)
-            self.publish(run["id"], "thread.message.incomplete", message)
+            await self.recorder.end_message_early(message, reason=reason, stamp=stamp)
         _, usage = await self.store.run_state(run["id"])
         run_at = {"cancelled": "cancelled_at", "failed": "failed_at"}.get(status)
         final = {**run, "status": status, "required_action": None, "usage": usage, **fields}
@@ -334,23 +333,40 @@ class RunEngine:
             )
             await self._loop(run)
         except (asyncio.CancelledError, RunStopped):
-            status = self._live.get(run_id, run)["status"]
-            stored = await self.store.get(Kind.run, run_id) or run
-            if stored["status"] not in ACTIVE_RUN_STATUSES:
-                return
-            if status == "expired":
-                await self._stop(stored, "expired")
-            elif self._shutting_down and status != "cancelling":
-                await self._stop(stored, "failed", last_error=SERVER_STOPPED)
-            else:
-                await self._stop(stored, "cancelled")
+            await self._end(run_id, self._end_stopped, run)
         except Exception as exc:
             log.warning("run %s failed: %s: %s", run_id, type(exc).__name__, exc)
-            stored = await self.store.get(Kind.run, run_id) or run
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            await self._stop(
-                stored, "failed", last_error={"code": error_code(exc), "message": message[:2000]}
-            )
+            error = {"code": error_code(exc), "message": message[:2000]}
+            if isinstance(exc, StoreUnavailable):
+                error = DATABASE_AWAY
+            await self._end(run_id, self._end_failed, run, error)
+
+    async def _end(self, run_id: str, ending: Any, *args: Any) -> None:
+        """Record how the run ended, waiting out a database outage; not cancellable by a
+        cancel or an expiry meanwhile (only by shutdown; the next start finishes it)."""
+        self._ending.add(run_id)
+        try:
+            await until_stored(lambda: ending(run_id, *args), what=f"ending run {run_id}")
+        finally:
+            self._ending.discard(run_id)
+
+    async def _end_stopped(self, run_id: str, run: dict[str, Any]) -> None:
+        status = self._live.get(run_id, run)["status"]
+        stored = await self.store.get(Kind.run, run_id) or run
+        if stored["status"] not in ACTIVE_RUN_STATUSES:
+            return
+        if status == "expired":
+            await self._stop(stored, "expired")
+        elif self._shutting_down and status != "cancelling":
+            await self._stop(stored, "failed", last_error=SERVER_STOPPED)
+        else:
+            await self._stop(stored, "cancelled")
+
+    async def _end_failed(self, run_id: str, run: dict[str, Any], error: dict[str, str]) -> None:
+        stored = await self.store.get(Kind.run, run_id) or run
+        if stored["status"] in ACTIVE_RUN_STATUSES:
+            await self._stop(stored, "failed", last_error=error)
 
     async def _loop(self, run: dict[str, Any]) -> None:
         model = with_sampling(self.models.resolve(run["model"]), run)

@@ -1,5 +1,5 @@
 """Durable storage of assistants, threads, messages, runs and steps (SQLAlchemy 2, async)."""
 
-from .repository import Kind, Page, Store
+from .repository import Kind, Page, Store, StoreUnavailable
 
-__all__ = ["Kind", "Page", "Store"]
+__all__ = ["Kind", "Page", "Store", "StoreUnavailable"]

@@ -2,18 +2,24 @@
 
 SQLite allows one writer at a time, so on SQLite every write takes an in-process lock
 instead of failing with "database is locked"; PostgreSQL writes run concurrently.
+
+When the database itself fails (unreachable, restarted, read-only, disk full) every call
+raises :class:`StoreUnavailable`; the app answers 503. Connections recover on their own
+once it is back: pooled ones are pinged before use, broken SQLite ones are discarded.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import os
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import delete, event, exc, select, update
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -24,6 +30,27 @@ from sqlalchemy.pool import StaticPool
 
 from ..wire import ACTIVE_RUN_STATUSES
 from .tables import AssistantRow, Base, FileRow, MessageRow, RunRow, StepRow, ThreadRow
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached or written right now (a fault, not a bad request)."""
+
+
+# SQLite errors that mean the file cannot be written now, not that the statement is wrong.
+_SQLITE_OUTAGE = ("readonly", "disk i/o error", "disk is full", "unable to open database")
+# PostgreSQL SQLSTATE classes: connection exception, insufficient resources (disk full),
+# operator intervention (shutdown, restart), system error (I/O).
+_PG_OUTAGE_CLASSES = ("08", "53", "57", "58")
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether ``error`` from the driver means the database is away (retry later)."""
+    if isinstance(error, (exc.OperationalError, exc.InterfaceError, exc.DisconnectionError)):
+        return True
+    if isinstance(error, exc.DBAPIError):
+        sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
+        return error.connection_invalidated or sqlstate[:2] in _PG_OUTAGE_CLASSES
+    return isinstance(error, (OSError, asyncio.TimeoutError))
 
 
 class Kind(enum.Enum):
@@ -64,9 +91,13 @@ class Store:
             kwargs["poolclass"] = StaticPool
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
+        else:
+            # A server restart leaves pooled connections dead; test each before use.
+            kwargs["pool_pre_ping"] = True
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "handle_error", _discard_broken_sqlite)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Single writer on SQLite; on an in-memory database the one connection is shared,
         # so reads take the lock too.
@@ -83,12 +114,19 @@ class Store:
     @asynccontextmanager
     async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
         lock = self._write_lock if (write or self._lock_reads) else None
-        if lock is None:
-            async with self._sessions() as session, session.begin():
+        try:
+            if lock is None:
+                async with self._sessions() as session, session.begin():
+                    yield session
+                return
+            async with lock, self._sessions() as session, session.begin():
                 yield session
-            return
-        async with lock, self._sessions() as session, session.begin():
-            yield session
+        except Exception as error:
+            if is_outage(error):
+                # The driver's own words only: SQLAlchemy's text adds the SQL and its values.
+                cause = getattr(error, "orig", None) or error
+                raise StoreUnavailable(f"{type(cause).__name__}: {cause}"[:300]) from error
+            raise
 
     # -- single objects ---------------------------------------------------------------
 
@@ -259,8 +297,32 @@ class Store:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # A connection opened while the file cannot be written stays read-only for life:
+    # refuse to open one then (root included: access() honours immutable files).
+    path = _sqlite_path(dbapi_connection)
+    if path and not all(os.access(p, os.W_OK) for p in (path, path + "-wal") if os.path.exists(p)):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_path(dbapi_connection: Any) -> str | None:
+    """The file behind a SQLite connection (None for an in-memory database)."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA database_list")
+        rows = cursor.fetchall()
+    finally:
+        cursor.close()
+    return next((str(row[2]) for row in rows if row[1] == "main" and row[2]), None)
+
+
+def _discard_broken_sqlite(context: Any) -> None:
+    """After a write failed because the file could not be written (read-only, full, I/O),
+    drop the connection: one that lost write access does not regain it."""
+    message = str(context.original_exception).lower()
+    if any(marker in message for marker in _SQLITE_OUTAGE):
+        context.is_disconnect = True
