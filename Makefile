@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test test-postgres unit integration lint format type serve demo bench clean
+.PHONY: help install postgres-server test test-postgres unit integration lint format type serve demo bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -15,14 +15,27 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
-install: $(STAMP) ## Create .venv with the package, every extra and the dev tools
+install: $(STAMP) postgres-server ## Create .venv (package, every extra, dev tools); install PostgreSQL
 
-test: $(STAMP) ## Run unit and integration tests (the server runs on loopback)
+# The suite starts its own throwaway PostgreSQL cluster, so the server programs (initdb, pg_ctl)
+# must be installed: from Debian's `postgresql` package when we are root (or have sudo).
+postgres-server: ## Install PostgreSQL's server programs (Debian package `postgresql`) if missing
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null; then :; \
+	elif ! command -v apt-get >/dev/null; then \
+	  echo "PostgreSQL (initdb, pg_ctl) is missing: install it with your package manager"; exit 1; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	elif sudo -n true 2>/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	else echo "PostgreSQL is missing: sudo apt-get install postgresql"; exit 1; fi
+
+test: $(STAMP) postgres-server ## Unit + integration tests on SQLite, then integration tests on PostgreSQL
 	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q tests/integration_tests --db postgres
 
 test-postgres: $(STAMP) ## Integration tests on PostgreSQL: PG_URL=postgresql://user@127.0.0.1/db
 	@test -n "$(PG_URL)" || { echo "set PG_URL=postgresql://user@host:port/db"; exit 2; }
-	LANGCHAIN_ASSISTANTS_TEST_DB=$(PG_URL) $(PY) -m pytest -q tests/integration_tests
+	$(PY) -m pytest -q tests/integration_tests --db "$(PG_URL)"
 
 unit: $(STAMP) ## Run unit tests only
 	$(PY) -m pytest -q tests/unit_tests

@@ -1,4 +1,5 @@
-"""Test helpers: a deterministic scripted chat model for tests and offline demos."""
+"""Test helpers: a deterministic scripted chat model for tests and offline demos, and a
+throwaway PostgreSQL cluster (``langchain_assistants.testing.postgres``; imported on demand)."""
 
 from .scripted import (
     Script,
