@@ -139,7 +139,9 @@ class RunEngine:
             try:
                 for run in await self.store.active_runs(expired_before=now()):
                     await self.refresh(run)
-            except Exception:  # keep sweeping; the next pass retries
+            except StoreUnavailable as error:  # keep sweeping; the next pass retries
+                log.warning("expiry sweep: database unavailable (%s)", error)
+            except Exception:
                 log.exception("expiry sweep failed")
 
     # -- thread lock and run lookup -----------------------------------------------------
