@@ -275,6 +275,14 @@ def assert_database_unavailable(call: Callable[[], Any]) -> None:
     assert "Traceback" not in error.response.text
 
 
+def _read_or_503(c: OpenAI, thread_id: str) -> str:
+    try:
+        c.beta.threads.messages.list(thread_id)
+    except openai.InternalServerError as error:
+        return "503" if error.status_code == 503 else f"{error.status_code}: {error.body}"
+    return "read"
+
+
 def _outage_case(
     c: OpenAI, model: str, outage: Callable[[], Any], *, before: Callable[[], None]
 ) -> None:
@@ -297,6 +305,10 @@ def _outage_case(
             lambda: c.beta.threads.messages.create(thread.id, role="user", content="lost?")
         )
         assert_database_unavailable(lambda: c.beta.assistants.create(model=model))
+        # Reads at once make the pool open connections during the outage.
+        with ThreadPoolExecutor(8) as pool:
+            for outcome in pool.map(lambda _: _read_or_503(c, thread.id), range(16)):
+                assert outcome in ("read", "503"), outcome
         time.sleep(2.0)  # the active run's model finishes while the database is away
     # Back without a restart: the active run ends, writes and runs work again.
     ended = wait_terminal(c, busy.id, active.id, timeout=60)
@@ -308,7 +320,8 @@ def _outage_case(
     for thread_id, messages in committed.items():
         assert _snapshot(c, thread_id)[: len(messages)] == messages
     assert_unlocked(c, busy.id)
-    c.beta.threads.messages.create(thread.id, role="user", content="back")
+    for n in range(12):  # every pooled connection in turn: none kept a broken state
+        c.beta.threads.messages.create(thread.id, role="user", content=f"back {n}")
     again = c.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
     assert again.status == "completed"
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import os
-import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -297,11 +295,6 @@ class Store:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    # A connection opened while the file cannot be written stays read-only for life:
-    # refuse to open one then (root included: access() honours immutable files).
-    path = _sqlite_path(dbapi_connection)
-    if path and not all(os.access(p, os.W_OK) for p in (path, path + "-wal") if os.path.exists(p)):
-        raise sqlite3.OperationalError("attempt to write a readonly database")
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
@@ -309,20 +302,10 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_path(dbapi_connection: Any) -> str | None:
-    """The file behind a SQLite connection (None for an in-memory database)."""
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("PRAGMA database_list")
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
-    return next((str(row[2]) for row in rows if row[1] == "main" and row[2]), None)
-
-
 def _discard_broken_sqlite(context: Any) -> None:
-    """After a write failed because the file could not be written (read-only, full, I/O),
-    drop the connection: one that lost write access does not regain it."""
+    """After a statement failed because the file could not be written (read-only, full,
+    I/O), drop the pool's connections: a SQLite connection that opened the file while it
+    was read-only stays read-only for life, even once the file is writable again."""
     message = str(context.original_exception).lower()
     if any(marker in message for marker in _SQLITE_OUTAGE):
         context.is_disconnect = True
