@@ -461,6 +461,14 @@ def test_run_expires_while_waiting_for_tool_outputs(tmp_path: Path) -> None:
 # -- 7. cancel racing completion -------------------------------------------------------
 
 
+def _cancel_later(c: OpenAI, thread_id: str, run_id: str, delay: float, results: list[Any]) -> None:
+    time.sleep(delay)
+    try:
+        results.append(c.beta.threads.runs.cancel(run_id, thread_id=thread_id))
+    except openai.BadRequestError as error:
+        results.append(error)
+
+
 def test_cancel_racing_completion_ends_exactly_one_way(
     client: OpenAI, scripted_model: Callable[..., str]
 ) -> None:
@@ -481,17 +489,10 @@ def test_cancel_racing_completion_ends_exactly_one_way(
             events.append(event.event)
             if event.event == "thread.run.created":
                 run_id = event.data.id
-
-                def cancel(delay: float = (round_ % 8) * 0.012, run_id: str = run_id) -> None:
-                    time.sleep(delay)
-                    try:
-                        cancel_result.append(
-                            client.beta.threads.runs.cancel(run_id, thread_id=thread.id)
-                        )
-                    except openai.BadRequestError as exc:
-                        cancel_result.append(exc)
-
-                canceller = threading.Thread(target=cancel)
+                delay = (round_ % 8) * 0.012  # from before the first token to after the last
+                canceller = threading.Thread(
+                    target=_cancel_later, args=(client, thread.id, run_id, delay, cancel_result)
+                )
                 canceller.start()
         assert canceller is not None
         canceller.join(30)
