@@ -107,7 +107,9 @@ def test_model_error_mid_stream_fails_the_run_and_ends_the_stream(tmp_path: Path
                 for event in stream:
                     events.append(event.event)
                     if event.event == "thread.message.delta":
-                        streamed += event.data.delta.content[0].text.value  # type: ignore[union-attr,index]
+                        for part in event.data.delta.content or []:
+                            if part.type == "text" and part.text and part.text.value:
+                                streamed += part.text.value
                 run = stream.current_run
             assert "thread.message.delta" in events
             assert events.index("thread.message.delta") < events.index("thread.message.incomplete")
