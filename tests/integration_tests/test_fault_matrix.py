@@ -13,6 +13,7 @@ import contextlib
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -476,7 +477,7 @@ def test_cancel_racing_completion_ends_exactly_one_way(
 ) -> None:
     model = scripted_model([{"match": "", "turns": [{"content": "quick answer", "delay_ms": 60}]}])
     assistant = client.beta.assistants.create(model=model)
-    seen: set[str] = set()
+    seen: Counter[str] = Counter()
     for round_ in range(24):
         thread = client.beta.threads.create(messages=[{"role": "user", "content": "go"}])
         events: list[str] = []
@@ -491,7 +492,7 @@ def test_cancel_racing_completion_ends_exactly_one_way(
             events.append(event.event)
             if event.event == "thread.run.created":
                 run_id = event.data.id
-                delay = (round_ % 8) * 0.012  # from before the first token to after the last
+                delay = (round_ % 8) * 0.018  # from before the first token to after the last
                 canceller = threading.Thread(
                     target=_cancel_later, args=(client, thread.id, run_id, delay, cancel_result)
                 )
@@ -517,8 +518,9 @@ def test_cancel_racing_completion_ends_exactly_one_way(
                 )
         assert_no_open_steps(client, thread.id, run_id)
         assert_unlocked(client, thread.id)
-        seen.add(run.status)
-    assert seen  # which outcomes occur depends on timing; each one was checked
+        seen[run.status] += 1
+    # Which outcome each round has depends on timing; every round was checked either way.
+    print(f"cancel racing completion, 24 rounds: {dict(seen)}")
 
 
 # -- 8. bounded soak -------------------------------------------------------------------
