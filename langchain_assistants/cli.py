@@ -3,9 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -14,28 +31,77 @@ def _parser() -> argparse.ArgumentParser:
         description="OpenAI Assistants v2 on any LangChain chat model.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    serve = commands.add_parser("serve", help="run the Assistants-v2-compatible server")
+    serve = commands.add_parser(
+        "serve",
+        help="run the Assistants-v2-compatible server",
+        description="Run the Assistants-v2-compatible server.",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks one)")
     serve.add_argument(
         "--db",
         default="langchain-assistants.db",
-        help="SQLite file path, or a SQLAlchemy URL such as postgresql+asyncpg://user@host/db",
+        metavar="PATH_OR_URL",
+        help="SQLite file path, or a SQLAlchemy URL such as postgresql+asyncpg://user@host/db "
+        "(default langchain-assistants.db)",
     )
     serve.add_argument(
         "--model",
         default=None,
+        metavar="SPEC",
         help="default chat model: an init_chat_model string (openai:gpt-4.1-mini, ollama:qwen3) "
-        "or scripted:PATH; env LANGCHAIN_ASSISTANTS_MODEL",
+        "or scripted:PATH; checked at start-up; env LANGCHAIN_ASSISTANTS_MODEL",
     )
     serve.add_argument(
         "--api-key",
         default=None,
-        help="require 'Authorization: Bearer KEY' (env LANGCHAIN_ASSISTANTS_API_KEY)",
+        metavar="KEY",
+        help="require 'Authorization: Bearer KEY'; its objects are in project 'default' "
+        "(env LANGCHAIN_ASSISTANTS_API_KEY)",
     )
-    serve.add_argument("--run-expiry-seconds", type=float, default=600.0)
-    serve.add_argument("--log-level", default="info")
+    serve.add_argument(
+        "--api-keys",
+        default=None,
+        metavar="FILE",
+        help="file of 'KEY PROJECT' lines: each key sees only its project's objects; "
+        "re-read on SIGHUP and when it changes (env LANGCHAIN_ASSISTANTS_API_KEYS_FILE)",
+    )
+    serve.add_argument(
+        "--api-keys-reload-seconds",
+        type=_positive_float,
+        default=10.0,
+        metavar="SECONDS",
+        help="how often to check the --api-keys file for changes (default 10)",
+    )
+    serve.add_argument(
+        "--max-request-bytes",
+        type=_positive_int,
+        default=None,
+        metavar="BYTES",
+        help="largest request body accepted, else 413 (default 33554432 = 32 MiB; "
+        "file uploads have their own limit)",
+    )
+    serve.add_argument(
+        "--run-expiry-seconds",
+        type=_positive_float,
+        default=600.0,
+        metavar="SECONDS",
+        help="an unfinished run expires this long after it was created (default 600)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=LOG_LEVELS,
+        type=str.lower,
+        help="log verbosity (default info)",
+    )
     return parser
+
+
+def _fail(message: str) -> int:
+    """End with one line on stderr, no traceback."""
+    print(f"langchain-assistants: {' '.join(message.split())}", file=sys.stderr)
+    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -44,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         import uvicorn
 
         from .server import ServerSettings, create_app
+        from .server.auth import KeyFileError
+        from .server.engine.models import ModelUnavailableError
+        from .server.store import DatabaseUnavailableError, check_database
     except ImportError as exc:  # pragma: no cover - depends on the install
         hint = "pip install 'langchain-assistants[server]'"
         print(f"The server needs the 'server' extra: {hint} ({exc})", file=sys.stderr)
@@ -52,14 +121,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         db=args.db,
         model=args.model,
         api_key=args.api_key,
+        api_keys_file=args.api_keys,
+        api_keys_reload_seconds=args.api_keys_reload_seconds,
+        max_request_bytes=args.max_request_bytes,
         run_expiry_seconds=args.run_expiry_seconds,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        asyncio.run(check_database(settings.database_url))
+        app = create_app(settings)
+    except DatabaseUnavailableError as exc:
+        return _fail(f"--db: {exc}")
+    except KeyFileError as exc:
+        return _fail(f"--api-keys: {exc}")
+    except ModelUnavailableError as exc:
+        return _fail(f"--model: {exc}")
     model = settings.model or "none (runs need a model spec on the assistant)"
-    auth = "required" if settings.api_key else "off"
+    auth = (
+        f"keys file {settings.api_keys_file}"
+        if settings.api_keys_file
+        else ("required" if settings.api_key else "off")
+    )
     url = f"http://{args.host}:{args.port}/v1"
     print(f"langchain-assistants: {url}  db={args.db}  model={model}  auth={auth}", file=sys.stderr)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
 
 

@@ -1,10 +1,14 @@
-"""The FastAPI application: routes under ``/v1`` (and ``/``), auth, error envelopes, lifespan."""
+"""The FastAPI application: routes under ``/v1`` (and ``/``), keys and projects, request
+limits, error envelopes, lifespan (storage, run recovery, keys-file reloads)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
-import secrets
-from collections.abc import AsyncIterator
+import signal
+import threading
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -13,8 +17,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .auth import KeyRing, request_project, watch_keys_file
 from .engine.runner import RunEngine
-from .errors import APIError, unauthorized
+from .errors import APIError, field_path
+from .limits import RequestSizeLimit, reject_nul_characters, too_large
 from .routes import router
 from .routes.common import Services
 from .settings import ServerSettings
@@ -23,39 +29,59 @@ from .store import Store, StoreUnavailable
 log = logging.getLogger(__name__)
 
 
-def _auth_dependency(settings: ServerSettings) -> Any:
-    async def check(request: Request) -> None:
-        if settings.api_key is None:
-            return
-        header = request.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        expected = settings.api_key.get_secret_value()
-        if scheme.lower() != "bearer" or not secrets.compare_digest(
-            token.encode(), expected.encode()
-        ):
-            raise unauthorized()
-
-    return check
-
-
 def _param(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path")]
-    return ".".join(parts) or "body"
+    parts = [p for p in loc if p not in ("body", "query", "path")]
+    return field_path(p if isinstance(p, int) else str(p) for p in parts) or "body"
+
+
+def _on_sighup(callback: Callable[[], None]) -> Callable[[], None]:
+    """Call ``callback`` on SIGHUP; returns the undo. Signals reach only the main thread,
+    so an embedded server (in a background thread) relies on the interval reload."""
+    if not hasattr(signal, "SIGHUP") or threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGHUP, callback)
+
+    def undo() -> None:
+        loop.remove_signal_handler(signal.SIGHUP)
+
+    return undo
 
 
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
-    """Build the server app; storage is opened and stale runs recovered at start-up."""
+    """Build the server app; storage is opened and stale runs recovered at start-up.
+
+    Fails at once (before serving) when the keys file cannot be used (``KeyFileError``)
+    or the default model cannot be built (``ModelUnavailableError``).
+    """
     settings = settings or ServerSettings.from_env()
+    keys = KeyRing(settings.api_key, settings.api_keys_file)
+    if keys.required and not len(keys):
+        log.warning("%s has no keys yet: every request gets 401 until keys are added", keys)
     store = Store(settings.database_url)
     engine = RunEngine(store, settings)
+    engine.models.check_default()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await store.create_all()
         await engine.startup()
+        watcher: asyncio.Task[None] | None = None
+        undo_sighup: Callable[[], None] = lambda: None  # noqa: E731
+        if keys.keys_file is not None:
+            wake = asyncio.Event()
+            watcher = asyncio.create_task(
+                watch_keys_file(keys, settings.api_keys_reload_seconds, wake)
+            )
+            undo_sighup = _on_sighup(wake.set)
         try:
             yield
         finally:
+            undo_sighup()
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
             await engine.shutdown()
             await store.close()
 
@@ -65,10 +91,13 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
     )
+    app.state.keys = keys
+    # The unscoped services; each request gets a project-scoped copy (routes/common.py).
     app.state.services = Services(settings=settings, store=store, engine=engine)
-    auth = [Depends(_auth_dependency(settings))]
-    app.include_router(router, prefix="/v1", dependencies=auth)
-    app.include_router(router, dependencies=auth, include_in_schema=False)
+    checks = [Depends(request_project), Depends(reject_nul_characters)]
+    app.include_router(router, prefix="/v1", dependencies=checks)
+    app.include_router(router, dependencies=checks, include_in_schema=False)
+    app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
@@ -100,6 +129,8 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 413:  # a streamed body went over --max-request-bytes
+            return JSONResponse(too_large(settings.max_request_bytes).envelope(), status_code=413)
         code = "not_found" if exc.status_code == 404 else None
         message = "Unknown path." if exc.status_code == 404 else str(exc.detail)
         return JSONResponse(

@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -56,6 +57,7 @@ def start_server(
     db: str | None = None,
     model: str | None = None,
     api_key: str | None = None,
+    api_keys_file: str | Path | None = None,
     run_expiry_seconds: float = 600.0,
     host: str = "127.0.0.1",
     port: int = 0,
@@ -67,6 +69,9 @@ def start_server(
     ``db`` defaults to a SQLite file in a temporary directory removed at ``stop()``;
     ``port=0`` picks a free port. Without ``api_key`` the server accepts any key and
     the returned ``api_key`` is a placeholder for clients that require one.
+    ``api_keys_file`` (``KEY PROJECT`` lines) gives each key its own project; it is
+    re-read every ``api_keys_reload_seconds`` (SIGHUP reaches only a CLI server).
+    Other keyword arguments are :class:`ServerSettings` fields.
     """
     tmpdir = None
     if db is None:
@@ -76,6 +81,7 @@ def start_server(
         db=db,
         model=model,
         api_key=None if api_key is None else SecretStr(api_key),
+        api_keys_file=None if api_keys_file is None else Path(api_keys_file),
         run_expiry_seconds=run_expiry_seconds,
         **settings,
     )

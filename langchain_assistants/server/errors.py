@@ -7,6 +7,7 @@ conflicts (a locked thread) answer 400, never 409: the SDK retries 409.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 
@@ -38,6 +39,17 @@ class APIError(Exception):
                 "code": self.code,
             }
         }
+
+
+def field_path(parts: Iterable[str | int]) -> str:
+    """A field's name as the API writes it: ``messages[0].content``."""
+    path = ""
+    for part in parts:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path += f".{part}" if path else str(part)
+    return path
 
 
 def bad_request(message: str, *, param: str | None = None, code: str | None = None) -> APIError:

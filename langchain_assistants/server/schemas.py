@@ -1,7 +1,7 @@
 """Request bodies, validated with pydantic; a bad field answers 400 naming that field.
 
 Limits follow the API: metadata at most 16 pairs (keys <= 64 chars, values <= 512),
-at most 128 tools, token limits at least 256.
+at most 128 tools, token limits at least 256, message text at most 256,000 characters.
 """
 
 from __future__ import annotations
@@ -80,9 +80,29 @@ class Attachment(_Body):
     tools: list[dict[str, Any]] | None = None
 
 
+MAX_MESSAGE_CHARS = 256_000
+
+
+def _check_message_text(content: str | list[dict[str, Any]]) -> str | list[dict[str, Any]]:
+    """A message's text (a string, or all its text parts together) is at most 256,000
+    characters, as in OpenAI's API."""
+    if isinstance(content, str):
+        size = len(content)
+    else:
+        size = sum(len(p["text"]) for p in content if isinstance(p.get("text"), str))
+    if size > MAX_MESSAGE_CHARS:
+        raise ValueError(
+            f"the message text has {size} characters; the maximum is {MAX_MESSAGE_CHARS}"
+        )
+    return content
+
+
+MessageContent = Annotated[str | list[dict[str, Any]], AfterValidator(_check_message_text)]
+
+
 class MessageCreate(_Body):
     role: Literal["user", "assistant"]
-    content: str | list[dict[str, Any]]
+    content: MessageContent
     attachments: list[Attachment] | None = None
     metadata: Metadata = None
 

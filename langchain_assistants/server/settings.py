@@ -1,4 +1,4 @@
-"""Server settings: storage, default model, auth, run expiry and code-interpreter limits."""
+"""Server settings: storage, default model, auth, limits, run expiry, code-interpreter limits."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 from pydantic import SecretStr
 
 API_KEY_ENV = "LANGCHAIN_ASSISTANTS_API_KEY"
+API_KEYS_FILE_ENV = "LANGCHAIN_ASSISTANTS_API_KEYS_FILE"
 MODEL_ENV = "LANGCHAIN_ASSISTANTS_MODEL"
+DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
 
 
 def database_url(db: str) -> str:
@@ -33,11 +35,18 @@ def database_url(db: str) -> str:
 
 @dataclass(frozen=True)
 class ServerSettings:
-    """Everything the app needs; ``api_key`` is a SecretStr so it never shows in reprs or logs."""
+    """Everything the app needs; ``api_key`` is a SecretStr so it never shows in reprs or logs.
+
+    ``api_keys_file`` holds ``KEY PROJECT`` lines (see ``server/auth.py``), re-read every
+    ``api_keys_reload_seconds`` and on SIGHUP. ``max_request_bytes`` limits JSON bodies.
+    """
 
     db: str = "langchain-assistants.db"
     model: str | None = None
     api_key: SecretStr | None = None
+    api_keys_file: Path | None = None
+    api_keys_reload_seconds: float = 10.0
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
     run_expiry_seconds: float = 600.0
     poll_after_ms: int = 25
     sandbox_dir: Path | None = None
@@ -67,7 +76,11 @@ class ServerSettings:
             values["api_key"] = SecretStr(key)
         if model := os.environ.get(MODEL_ENV):
             values["model"] = model
+        if keys_file := os.environ.get(API_KEYS_FILE_ENV):
+            values["api_keys_file"] = keys_file
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values.get("api_key"), str):
             values["api_key"] = SecretStr(str(values["api_key"]))
+        if isinstance(values.get("api_keys_file"), str):
+            values["api_keys_file"] = Path(str(values["api_keys_file"]))
         return cls(**values)  # type: ignore[arg-type]

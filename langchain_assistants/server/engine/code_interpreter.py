@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...sandbox import arun_python
 from ..settings import ServerSettings
-from ..store import Kind, Store
-from ..wire import file_object
+from ..store import Store
 from .hosted import HostedResult
 from .tools import CODE_INTERPRETER
 
@@ -50,9 +49,7 @@ class CodeInterpreter:
         )
         image_ids = []
         for image in result.images:
-            content = image.read_bytes()
-            stored = file_object(image.name, len(content))
-            await self.store.insert(Kind.file, stored, content=content)
+            stored = await turn.recorder.save_file(image.name, image.read_bytes())
             image_ids.append(stored["id"])
         outputs = code_outputs(result.logs, image_ids)
         turn.publish_code_outputs(call, outputs)

@@ -45,7 +45,7 @@ def build_model(spec: str) -> BaseChatModel:
         try:
             return ScriptedChatModel.from_file(path)
         except (OSError, ValueError) as exc:
-            raise ModelUnavailableError(f"Cannot load scripted model {path!r}: {exc}") from exc
+            raise ModelUnavailableError(f"Cannot load scripted model {spec!r}: {exc}") from exc
     try:
         from langchain.chat_models import init_chat_model
 
@@ -79,6 +79,12 @@ class ModelResolver:
             f"No chat model is configured for model {model_name!r}: start the server with "
             "--model SPEC (e.g. openai:gpt-4.1-mini) or name a model spec on the assistant."
         )
+
+    def check_default(self) -> None:
+        """Build the server's default model now, so a bad ``--model`` stops the start-up
+        (ModelUnavailableError naming the spec and the reason) instead of every run."""
+        if self.default_spec and self.default_spec not in self._cache:
+            self._cache[self.default_spec] = build_model(self.default_spec)
 
     def resolve(self, model_name: str | None) -> BaseChatModel:
         spec = self.spec_for(model_name)

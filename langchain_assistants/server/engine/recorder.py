@@ -2,7 +2,8 @@
 
 Both the engine (lifecycle) and a model turn (streamed output) record through this one
 object, so a stored object and the event announcing it can never disagree. It only calls
-downward: the store and the event bus.
+downward: the store and the event bus. A run's turns record through ``for_project(...)``:
+what the run creates (steps, messages, figure files) belongs to the run's project.
 """
 
 from __future__ import annotations
@@ -14,22 +15,33 @@ from openai.types.beta.threads import Message
 from openai.types.beta.threads.runs import RunStep
 
 from ..store import Kind, Store
-from ..wire import checked, message_object, now, step_object, text_block
+from ..wire import checked, file_object, message_object, now, step_object, text_block
 from .events import EventBus
 
 
 class RunRecorder:
     """Stores run steps and assistant messages and publishes their SSE events."""
 
-    def __init__(self, store: Store, bus: EventBus) -> None:
+    def __init__(self, store: Store, bus: EventBus, partial: dict[str, str] | None = None) -> None:
         self.store = store
         self.bus = bus
-        # Text streamed so far into each open message: a message that ends early
-        # (failed, cancelled, expired run) keeps it, as the deltas already announced it.
-        self._partial: dict[str, str] = {}
+        # Text streamed so far into each open message (shared by the project views): a
+        # message that ends early (failed, cancelled, expired run) keeps it, as the deltas
+        # already announced it.
+        self._partial: dict[str, str] = {} if partial is None else partial
+
+    def for_project(self, project: str) -> RunRecorder:
+        """A recorder whose inserts belong to ``project`` (the project of the run)."""
+        return RunRecorder(self.store.scoped(project), self.bus, self._partial)
 
     def publish(self, run_id: str, name: str, data: dict[str, Any]) -> None:
         self.bus.publish(run_id, name, data)
+
+    async def save_file(self, filename: str, content: bytes) -> dict[str, Any]:
+        """Store a file the run produced (a figure) and return its file object."""
+        stored = file_object(filename, len(content))
+        await self.store.insert(Kind.file, stored, content=content)
+        return stored
 
     async def open_step(self, run: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
         step = step_object(run, details)

@@ -330,10 +330,16 @@ class RunEngine:
     async def _execute(self, run_id: str) -> None:
         run = self._live[run_id]
         try:
+            # What the run creates belongs to the project of the run (kept on its row).
+            project = await self.store.project_of(Kind.run, run_id)
+            if project is None:  # deleted with its thread before it started
+                self.bus.close(run_id)
+                return
+            recorder = self.recorder.for_project(project)
             run = await self._transition(
                 run, "in_progress", started_at=run.get("started_at") or now()
             )
-            await self._loop(run)
+            await self._loop(run, recorder)
         except (asyncio.CancelledError, RunStopped):
             await self._end(run_id, self._end_stopped, run)
         except Exception as exc:
@@ -370,7 +376,7 @@ class RunEngine:
         if stored["status"] in ACTIVE_RUN_STATUSES:
             await self._stop(stored, "failed", last_error=error)
 
-    async def _loop(self, run: dict[str, Any]) -> None:
+    async def _loop(self, run: dict[str, Any], recorder: RunRecorder) -> None:
         model = with_sampling(self.models.resolve(run["model"]), run)
         tools = model_tools(run["tools"])
         choice = model_tool_choice(run["tool_choice"])
@@ -384,7 +390,7 @@ class RunEngine:
         usage = usage or dict(ZERO_USAGE)
         images: list[str] = []  # figures drawn in this run, shown in its answer
         while True:
-            turn = ModelTurn(self.recorder, run, images=images)
+            turn = ModelTurn(recorder, run, images=images)
             await turn.stream(bound, build_prompt(run, thread_messages, transcript))
             turn_usage = turn.usage
             usage = add_usage(usage, turn_usage)

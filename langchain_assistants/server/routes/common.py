@@ -1,20 +1,27 @@
-"""What every route uses: the app's services, lookups that 404, list query parameters."""
+"""What every route uses: the app's services, lookups that 404, list query parameters.
+
+``Svc`` is scoped to the request's project: its ``store`` reads and writes only that
+project's objects, so another project's id is simply not found (404, the same message as
+an id that never existed) and lists show only the caller's objects.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Request
 from sse_starlette import EventSourceResponse
 
+from ..auth import request_project
 from ..engine.events import Event
 from ..engine.runner import RunEngine
 from ..errors import not_found
 from ..settings import ServerSettings
 from ..store import Kind, Page, Store
+from ..store.tables import DEFAULT_PROJECT
 from ..wire import list_object
 
 
@@ -23,10 +30,13 @@ class Services:
     settings: ServerSettings
     store: Store
     engine: RunEngine
+    project: str = DEFAULT_PROJECT
 
 
-def services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+def services(request: Request, project: Annotated[str, Depends(request_project)]) -> Services:
+    """This request's services: the store is a view of the caller's project."""
+    app_services: Services = request.app.state.services
+    return replace(app_services, store=app_services.store.scoped(project), project=project)
 
 
 Svc = Annotated[Services, Depends(services)]

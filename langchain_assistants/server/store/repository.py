@@ -6,11 +6,17 @@ instead of failing with "database is locked"; PostgreSQL writes run concurrently
 When the database itself fails (unreachable, restarted, read-only, disk full) every call
 raises :class:`StoreUnavailable`; the app answers 503. Connections recover on their own
 once it is back: pooled ones are pinged before use, broken SQLite ones are discarded.
+
+Projects: ``store.scoped(project)`` is a view of the same database that reads, updates and
+deletes only that project's rows and stamps its inserts with it. Routes get such a view
+from ``Svc`` (``routes/common.py``), so a route that knows nothing of projects is scoped.
+The unscoped store (the engine's) sees every project; its inserts must say ``project=``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import enum
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,7 +33,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from ..wire import ACTIVE_RUN_STATUSES
-from .tables import AssistantRow, Base, FileRow, MessageRow, RunRow, StepRow, ThreadRow
+from .schema import prepare_schema
+from .tables import AssistantRow, FileRow, MessageRow, RunRow, StepRow, ThreadRow
 
 
 class StoreUnavailable(Exception):
@@ -101,10 +108,39 @@ class Store:
         # so reads take the lock too.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
         self._lock_reads = self.is_sqlite and ":memory:" in url
+        # None: the unscoped store, which sees every project.
+        self.project: str | None = None
+
+    def scoped(self, project: str) -> Store:
+        """A view of this store (same connections and locks) limited to ``project``."""
+        view = copy.copy(self)
+        view.project = project
+        return view
+
+    def _mine(self, table: Any) -> list[Any]:
+        """The WHERE clauses that limit a query to this view's project."""
+        return [] if self.project is None else [table.project == self.project]
+
+    def _row(self, kind: Kind, data: dict[str, Any], columns: dict[str, Any]) -> Any:
+        columns = dict(columns)
+        project = columns.pop("project", None)
+        if self.project is not None:
+            if project not in (None, self.project):
+                raise ValueError(f"A store scoped to {self.project!r} cannot insert elsewhere.")
+            project = self.project
+        if project is None:
+            raise ValueError(
+                f"Inserting a {kind.label} through the unscoped store needs project= "
+                "(the project of the request or run that creates it)."
+            )
+        return kind.table(
+            id=data["id"], created_at=data["created_at"], data=data, project=project, **columns
+        )
 
     async def create_all(self) -> None:
+        """Create missing tables, and add columns newer than an existing database."""
         async with self.engine.begin() as conn:
-            await conn.run_sync(Base.metadata.create_all)
+            await conn.run_sync(prepare_schema)
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -130,7 +166,7 @@ class Store:
 
     async def insert(self, kind: Kind, data: dict[str, Any], **columns: Any) -> None:
         async with self._session(write=True) as s:
-            s.add(kind.table(id=data["id"], created_at=data["created_at"], data=data, **columns))
+            s.add(self._row(kind, data, columns))
 
     async def insert_many(
         self, kind: Kind, rows: list[tuple[dict[str, Any], dict[str, Any]]]
@@ -138,39 +174,59 @@ class Store:
         """Insert several ``(data, columns)`` rows in one transaction, in order."""
         async with self._session(write=True) as s:
             for data, columns in rows:
-                s.add(
-                    kind.table(id=data["id"], created_at=data["created_at"], data=data, **columns)
-                )
+                s.add(self._row(kind, data, columns))
                 await s.flush()
 
     async def get(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
+        table = kind.table
         async with self._session(write=False) as s:
-            row = await s.scalar(select(kind.table.data).where(kind.table.id == object_id))
+            row = await s.scalar(
+                select(table.data).where(table.id == object_id, *self._mine(table))
+            )
             return dict(row) if row is not None else None
+
+    async def project_of(self, kind: Kind, object_id: str) -> str | None:
+        """The project an object belongs to (None if it does not exist)."""
+        table = kind.table
+        async with self._session(write=False) as s:
+            project = await s.scalar(
+                select(table.project).where(table.id == object_id, *self._mine(table))
+            )
+            return str(project) if project is not None else None
 
     async def save(self, kind: Kind, data: dict[str, Any], **columns: Any) -> None:
         """Replace an object's data (and any extra columns)."""
+        table = kind.table
         async with self._session(write=True) as s:
             await s.execute(
-                update(kind.table).where(kind.table.id == data["id"]).values(data=data, **columns)
+                update(table)
+                .where(table.id == data["id"], *self._mine(table))
+                .values(data=data, **columns)
             )
 
     async def delete(self, kind: Kind, object_id: str) -> bool:
+        table = kind.table
         async with self._session(write=True) as s:
-            result = await s.execute(delete(kind.table).where(kind.table.id == object_id))
+            result = await s.execute(delete(table).where(table.id == object_id, *self._mine(table)))
             return bool(getattr(result, "rowcount", 0))
 
     async def delete_thread(self, thread_id: str) -> bool:
         """Delete a thread with its messages, runs and steps, atomically."""
         async with self._session(write=True) as s:
             for table in (MessageRow, StepRow, RunRow):
-                await s.execute(delete(table).where(table.thread_id == thread_id))
-            result = await s.execute(delete(ThreadRow).where(ThreadRow.id == thread_id))
+                await s.execute(
+                    delete(table).where(table.thread_id == thread_id, *self._mine(table))
+                )
+            result = await s.execute(
+                delete(ThreadRow).where(ThreadRow.id == thread_id, *self._mine(ThreadRow))
+            )
             return bool(getattr(result, "rowcount", 0))
 
     async def file_content(self, file_id: str) -> bytes | None:
         async with self._session(write=False) as s:
-            content = await s.scalar(select(FileRow.content).where(FileRow.id == file_id))
+            content = await s.scalar(
+                select(FileRow.content).where(FileRow.id == file_id, *self._mine(FileRow))
+            )
             return bytes(content) if content is not None else None
 
     # -- lists ------------------------------------------------------------------------
@@ -188,7 +244,7 @@ class Store:
         """A page in ``order`` by creation; ``after``/``before`` are cursor ids."""
         table = kind.table
         async with self._session(write=False) as s:
-            query = select(table.data)
+            query = select(table.data).where(*self._mine(table))
             for column, value in filters.items():
                 if value is not None:
                     query = query.where(getattr(table, column) == value)
@@ -212,10 +268,12 @@ class Store:
             items.reverse()
         return Page(items, has_more)
 
-    @staticmethod
-    async def _seq(session: AsyncSession, table: Any, object_id: str) -> int:
-        seq = await session.scalar(select(table.seq).where(table.id == object_id))
-        # An unknown cursor matches nothing after/before it, like a cursor past the end.
+    async def _seq(self, session: AsyncSession, table: Any, object_id: str) -> int:
+        seq = await session.scalar(
+            select(table.seq).where(table.id == object_id, *self._mine(table))
+        )
+        # An unknown cursor (or another project's) matches nothing after/before it, like a
+        # cursor past the end.
         return int(seq) if seq is not None else -1
 
     async def thread_messages(
@@ -223,7 +281,9 @@ class Store:
     ) -> list[dict[str, Any]]:
         """Every message of a thread in creation order (the model's context)."""
         async with self._session(write=False) as s:
-            query = select(MessageRow.data).where(MessageRow.thread_id == thread_id)
+            query = select(MessageRow.data).where(
+                MessageRow.thread_id == thread_id, *self._mine(MessageRow)
+            )
             if exclude_run is not None:
                 query = query.where(
                     (MessageRow.run_id != exclude_run) | (MessageRow.run_id.is_(None))
@@ -238,7 +298,11 @@ class Store:
         async with self._session(write=False) as s:
             row = await s.scalar(
                 select(RunRow.data)
-                .where(RunRow.thread_id == thread_id, RunRow.status.in_(ACTIVE_RUN_STATUSES))
+                .where(
+                    RunRow.thread_id == thread_id,
+                    RunRow.status.in_(ACTIVE_RUN_STATUSES),
+                    *self._mine(RunRow),
+                )
                 .order_by(RunRow.seq.desc())
                 .limit(1)
             )
@@ -246,7 +310,9 @@ class Store:
 
     async def active_runs(self, *, expired_before: int | None = None) -> list[dict[str, Any]]:
         async with self._session(write=False) as s:
-            query = select(RunRow.data).where(RunRow.status.in_(ACTIVE_RUN_STATUSES))
+            query = select(RunRow.data).where(
+                RunRow.status.in_(ACTIVE_RUN_STATUSES), *self._mine(RunRow)
+            )
             if expired_before is not None:
                 query = query.where(RunRow.expires_at <= expired_before)
             return [dict(r) for r in (await s.scalars(query)).all()]
@@ -255,7 +321,11 @@ class Store:
         """The run's engine transcript and running usage."""
         async with self._session(write=False) as s:
             row = (
-                await s.execute(select(RunRow.transcript, RunRow.usage).where(RunRow.id == run_id))
+                await s.execute(
+                    select(RunRow.transcript, RunRow.usage).where(
+                        RunRow.id == run_id, *self._mine(RunRow)
+                    )
+                )
             ).one()
             return list(row[0] or []), row[1]
 
@@ -277,7 +347,9 @@ class Store:
         async with self._session(write=False) as s:
             rows = (
                 await s.scalars(
-                    select(StepRow.data).where(StepRow.run_id == run_id).order_by(StepRow.seq)
+                    select(StepRow.data)
+                    .where(StepRow.run_id == run_id, *self._mine(StepRow))
+                    .order_by(StepRow.seq)
                 )
             ).all()
             return [dict(r) for r in rows if r["status"] == "in_progress"]
@@ -287,7 +359,7 @@ class Store:
             rows = (
                 await s.scalars(
                     select(MessageRow.data)
-                    .where(MessageRow.run_id == run_id)
+                    .where(MessageRow.run_id == run_id, *self._mine(MessageRow))
                     .order_by(MessageRow.seq)
                 )
             ).all()

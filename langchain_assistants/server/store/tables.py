@@ -2,6 +2,8 @@
 
 Portable SQL only (SQLite and PostgreSQL): ``seq`` is an autoincrement key that gives a
 stable creation order for pagination, since ``created_at`` has one-second resolution.
+Every row belongs to a ``project`` (the project of the API key that created it, see
+``server/auth.py``); the column is on the shared ``_Row`` so every table has it.
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ class Base(DeclarativeBase):
     pass
 
 
+DEFAULT_PROJECT = "default"
+
+
 class _Row:
     seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    project: Mapped[str] = mapped_column(String(64), index=True, server_default=DEFAULT_PROJECT)
     id: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[int] = mapped_column(BigInteger)
     data: Mapped[dict[str, Any]] = mapped_column(JSONType)
