@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install postgres-server test test-postgres unit integration lint format type serve demo bench clean
+.PHONY: help install postgres-server fault-tools test test-postgres unit integration lint format type serve demo bench clean
 
 help: ## Show this help
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
-install: $(STAMP) postgres-server ## Create .venv (package, every extra, dev tools); install PostgreSQL
+install: $(STAMP) postgres-server fault-tools ## Create .venv (package, every extra, dev tools); install PostgreSQL
 
 # The suite starts its own throwaway PostgreSQL cluster, so the server programs (initdb, pg_ctl)
 # must be installed: from Debian's `postgresql` package when we are root (or have sudo).
@@ -29,7 +29,17 @@ postgres-server: ## Install PostgreSQL's server programs (Debian package `postgr
 	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
 	else echo "PostgreSQL is missing: sudo apt-get install postgresql"; exit 1; fi
 
-test: $(STAMP) postgres-server ## Unit + integration tests on SQLite, then integration tests on PostgreSQL
+# The fault matrix makes a database file immutable (chattr, Debian `e2fsprogs`) and mounts a
+# tiny tmpfs (mount, Debian `mount`); both are in Debian's base system, installed if missing.
+fault-tools: ## Install chattr and mount (Debian e2fsprogs, mount) if missing
+	@if command -v chattr >/dev/null && command -v mount >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq e2fsprogs mount; \
+	elif sudo -n true 2>/dev/null && command -v apt-get >/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq e2fsprogs mount; \
+	else echo "chattr/mount are missing: install e2fsprogs and mount"; exit 1; fi
+
+test: $(STAMP) postgres-server fault-tools ## Unit + integration tests on SQLite, then integration tests on PostgreSQL
 	$(PY) -m pytest -q tests
 	$(PY) -m pytest -q tests/integration_tests --db postgres
 

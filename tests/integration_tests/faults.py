@@ -3,13 +3,15 @@ file made immutable, a database directory on a tiny filesystem that fills up.
 
 Everything here acts on the operating system (processes, ``chattr``, ``mount``), never on
 our own code. Making a file immutable and mounting a filesystem need root (or
-CAP_LINUX_IMMUTABLE / CAP_SYS_ADMIN); the suite runs as root in CI's container.
+CAP_LINUX_IMMUTABLE / CAP_SYS_ADMIN): as another user they run through ``sudo -n``
+(passwordless sudo, as on CI runners).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -119,8 +121,16 @@ def cli_server(db: Path, model: str, *extra: str) -> Iterator[ServerProcess]:
         server.stop()
 
 
+def privileged(*command: str, check: bool = True) -> None:
+    """Run a command that needs root: directly as root, else through ``sudo -n``."""
+    prefix = [] if os.geteuid() == 0 or not shutil.which("sudo") else ["sudo", "-n"]
+    done = subprocess.run([*prefix, *command], capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(f"{' '.join(command)} failed (needs root): {done.stderr.strip()}")
+
+
 def _chattr(flag: str, paths: list[Path]) -> None:
-    subprocess.run(["chattr", flag, *map(str, paths)], check=True, capture_output=True)
+    privileged("chattr", flag, *map(str, paths))
 
 
 @contextlib.contextmanager
@@ -148,15 +158,11 @@ def immutable(db: Path) -> Iterator[None]:
 def small_filesystem(directory: Path, size_kb: int) -> Iterator[Path]:
     """A tmpfs of ``size_kb`` mounted on ``directory`` (created empty)."""
     directory.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(directory)],
-        check=True,
-        capture_output=True,
-    )
+    privileged("mount", "-t", "tmpfs", "-o", f"size={size_kb}k,mode=1777", "tmpfs", str(directory))
     try:
         yield directory
     finally:
-        subprocess.run(["umount", "-l", str(directory)], check=False, capture_output=True)
+        privileged("umount", "-l", str(directory), check=False)
 
 
 @contextlib.contextmanager
