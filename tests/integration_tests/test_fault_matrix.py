@@ -319,6 +319,8 @@ def _outage_case(
     if ended.status == "failed":
         assert ended.last_error is not None and "database" in ended.last_error.message
     assert_no_open_steps(c, busy.id, active.id)
+    for message in c.beta.threads.messages.list(busy.id, run_id=active.id).data:
+        assert SLOW_TEXT.startswith(text_of(message))  # what was streamed, nothing else
     assert c.beta.assistants.retrieve(assistant.id).name == "keeper"
     for thread_id, messages in committed.items():
         assert _snapshot(c, thread_id)[: len(messages)] == messages

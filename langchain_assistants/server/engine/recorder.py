@@ -91,7 +91,7 @@ class RunRecorder:
         self, message: dict[str, Any], *, reason: str, stamp: int
     ) -> dict[str, Any]:
         """Store an open message as ``incomplete`` with the text streamed into it so far."""
-        partial = self._partial.pop(message["id"], "")
+        partial = self._partial.get(message["id"], "")
         content = [text_block(partial)] if partial else message["content"]
         message = checked(
             Message,
@@ -104,6 +104,7 @@ class RunRecorder:
             },
         )
         await self.store.save(Kind.message, message)
+        self._partial.pop(message["id"], None)  # kept until stored: a failed save is retried
         self.publish(message["run_id"], "thread.message.incomplete", message)
         return message
 
