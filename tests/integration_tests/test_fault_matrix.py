@@ -286,6 +286,13 @@ def _read_or_503(c: OpenAI, thread_id: str) -> str:
     return "read"
 
 
+def _status_or_503(c: OpenAI, thread_id: str, run_id: str) -> str:
+    try:
+        return c.beta.threads.runs.retrieve(run_id, thread_id=thread_id).status
+    except openai.InternalServerError as error:
+        return "503" if error.status_code == 503 else f"{error.status_code}: {error.body}"
+
+
 def _outage_case(
     c: OpenAI, model: str, outage: Callable[[], Any], *, before: Callable[[], None]
 ) -> None:
@@ -312,7 +319,12 @@ def _outage_case(
         with ThreadPoolExecutor(8) as pool:
             for outcome in pool.map(lambda _: _read_or_503(c, thread.id), range(16)):
                 assert outcome in ("read", "503"), outcome
-        time.sleep(2.0)  # the active run's model finishes while the database is away
+        # The active run's model finishes while the database is away: until its end is
+        # stored, the run never looks ended (its thread is still locked).
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline:
+            assert _status_or_503(c, busy.id, active.id) in ("queued", "in_progress", "503")
+            time.sleep(0.1)
     # Back without a restart: the active run ends, writes and runs work again.
     ended = wait_terminal(c, busy.id, active.id, timeout=60)
     assert ended.status in ("failed", "completed")
