@@ -455,7 +455,7 @@ def test_run_expires_while_waiting_for_tool_outputs(tmp_path: Path) -> None:
         [{"match": "", "turns": [{"tool_calls": [{"name": "get_time", "args": {}}]}]}],
     )
     with (
-        start_server(db=str(tmp_path / "exp.db"), model=model, run_expiry_seconds=4) as srv,
+        start_server(db=str(tmp_path / "exp.db"), model=model, run_expiry_seconds=6) as srv,
         OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
     ):
         assistant = c.beta.assistants.create(model="gpt-4o", tools=WEATHER_TOOLS)
