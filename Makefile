@@ -6,8 +6,8 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: help install postgres-server fault-tools test test-postgres unit integration lint format type serve demo bench clean
 
-help: ## Show this help
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+help: ## Show this help (every target)
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

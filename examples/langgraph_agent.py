@@ -7,6 +7,16 @@ The graph alternates two nodes until the assistant finishes:
 ``assistant`` starts a turn (``content``) or submits the tool outputs of the pending run;
 ``tools`` runs the requested tools. Run it: ``python examples/langgraph_agent.py``
 (offline, on the embedded server with a scripted model).
+
+With a checkpointer the state (our actions and finish included) is saved between steps;
+give its serializer :data:`langchain_assistants.CHECKPOINT_ALLOWLIST` so LangGraph loads
+those types without its "unregistered type" warning::
+
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    saver = InMemorySaver(serde=JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_ALLOWLIST))
+    graph = build_graph(agent, tools, checkpointer=saver)
 """
 
 from __future__ import annotations
@@ -18,17 +28,24 @@ from langchain_core.agents import AgentFinish
 from langchain_core.tools import BaseTool
 from langgraph.graph import END, START, StateGraph
 
-from langchain_assistants import OpenAIAssistantAction, OpenAIAssistantRunnable
+from langchain_assistants import (
+    CHECKPOINT_ALLOWLIST,  # noqa: F401 - shown in the module docstring
+    OpenAIAssistantAction,
+    OpenAIAssistantFinish,
+    OpenAIAssistantRunnable,
+)
 
 
 class AgentState(TypedDict, total=False):
     content: str  # the user's message
     thread_id: str  # continue this thread (optional)
-    response: list[OpenAIAssistantAction] | AgentFinish  # the assistant's latest answer
+    response: list[OpenAIAssistantAction] | OpenAIAssistantFinish  # the latest answer
     tool_outputs: list[dict[str, Any]]  # outputs for the pending run
 
 
-def build_graph(agent: OpenAIAssistantRunnable, tools: Sequence[BaseTool]) -> Any:
+def build_graph(
+    agent: OpenAIAssistantRunnable, tools: Sequence[BaseTool], checkpointer: Any = None
+) -> Any:
     """Compile the loop; ``graph.invoke({"content": ...})["response"]`` is the AgentFinish."""
     tool_map = {tool.name: tool for tool in tools}
 
@@ -65,7 +82,7 @@ def build_graph(agent: OpenAIAssistantRunnable, tools: Sequence[BaseTool]) -> An
     graph.add_edge(START, "assistant")
     graph.add_conditional_edges("assistant", route, ["tools", END])
     graph.add_edge("tools", "assistant")
-    return graph.compile()
+    return graph.compile(checkpointer=checkpointer)
 
 
 def main() -> None:

@@ -4,7 +4,11 @@ The runnable needs only ``openai`` and ``langchain-core``; the server lives in
 :mod:`langchain_assistants.server` (the ``server`` extra).
 """
 
+from importlib import metadata as _metadata
+
 from .client import (
+    CHECKPOINT_ALLOWLIST,
+    AssistantConnectionError,
     AssistantRunCancelledError,
     AssistantRunError,
     AssistantRunExpiredError,
@@ -18,7 +22,14 @@ from .client import (
     OutputType,
 )
 
+try:
+    __version__ = _metadata.version("langchain-assistants")
+except _metadata.PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+    __version__ = "0+unknown"
+
 __all__ = [
+    "CHECKPOINT_ALLOWLIST",
+    "AssistantConnectionError",
     "AssistantRunCancelledError",
     "AssistantRunError",
     "AssistantRunExpiredError",
@@ -30,4 +41,5 @@ __all__ = [
     "OpenAIAssistantFinish",
     "OpenAIAssistantRunnable",
     "OutputType",
+    "__version__",
 ]

@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+ACCESS_LOG_CHOICES = ("quiet", "full", "off")
 
 
 def _positive_int(text: str) -> int:
@@ -26,10 +27,13 @@ def _positive_float(text: str) -> float:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(
         prog="langchain-assistants",
         description="OpenAI Assistants v2 on any LangChain chat model.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser(
         "serve",
@@ -95,6 +99,13 @@ def _parser() -> argparse.ArgumentParser:
         type=str.lower,
         help="log verbosity (default info)",
     )
+    serve.add_argument(
+        "--access-log",
+        choices=ACCESS_LOG_CHOICES,
+        default="quiet",
+        help="HTTP access log: 'quiet' (default) leaves out successful reads such as the "
+        "SDK's run polling, 'full' logs every request, 'off' none",
+    )
     return parser
 
 
@@ -110,6 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         import uvicorn
 
         from .server import ServerSettings, create_app
+        from .server.access_log import uvicorn_log_config
         from .server.auth import KeyFileError
         from .server.engine.models import ModelUnavailableError
         from .server.store import DatabaseUnavailableError, check_database
@@ -144,7 +156,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     url = f"http://{args.host}:{args.port}/v1"
     print(f"langchain-assistants: {url}  db={args.db}  model={model}  auth={auth}", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        access_log=args.access_log != "off",
+        log_config=uvicorn_log_config(args.access_log),
+    )
     return 0
 
 

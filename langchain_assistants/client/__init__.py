@@ -1,6 +1,7 @@
 """Client side: ``OpenAIAssistantRunnable`` and its types, for any Assistants v2 server."""
 
 from .errors import (
+    AssistantConnectionError,
     AssistantRunCancelledError,
     AssistantRunError,
     AssistantRunExpiredError,
@@ -9,10 +10,12 @@ from .errors import (
     AssistantRunTimeoutError,
     AssistantThreadBusyError,
 )
-from .outputs import OpenAIAssistantAction, OpenAIAssistantFinish
+from .outputs import CHECKPOINT_ALLOWLIST, OpenAIAssistantAction, OpenAIAssistantFinish
 from .runnable import OpenAIAssistantRunnable, OutputType
 
 __all__ = [
+    "CHECKPOINT_ALLOWLIST",
+    "AssistantConnectionError",
     "AssistantRunCancelledError",
     "AssistantRunError",
     "AssistantRunExpiredError",

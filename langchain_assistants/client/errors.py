@@ -6,9 +6,14 @@ says what happened and why (the server's ``last_error`` or ``incomplete_details`
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import openai
+
 __all__ = [
+    "AssistantConnectionError",
     "AssistantRunCancelledError",
     "AssistantRunError",
     "AssistantRunExpiredError",
@@ -28,8 +33,11 @@ def _get(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
-class AssistantRunError(Exception):
+class AssistantRunError(ValueError):
     """Base class: an assistant run did not produce an answer.
+
+    A ``ValueError``, like the errors the legacy ``langchain`` class raised for failed,
+    expired and cancelled runs, so ``except ValueError`` keeps working after migrating.
 
     Attributes:
         run: The SDK ``Run`` as last seen (``None`` if the server never reported one).
@@ -160,6 +168,36 @@ class AssistantThreadBusyError(AssistantRunError):
             f"(status {self.status!r}). Cancel it, wait for it, or set "
             "on_active_run='cancel' or 'wait'."
         )
+
+
+class AssistantConnectionError(openai.APIConnectionError):
+    """The Assistants server could not be reached (wrong ``base_url``, server not running).
+
+    Still an ``openai.APIConnectionError``; its message names the URL and what to check.
+    """
+
+    def __init__(self, cause: openai.APIConnectionError) -> None:
+        url = str(cause.request.url) if cause.request is not None else "<unknown URL>"
+        detail = str(cause.__cause__ or cause)
+        super().__init__(
+            message=(
+                f"Could not reach the Assistants server at {url} ({detail}). Check that the "
+                "server is running (e.g. `langchain-assistants serve`) and that the client's "
+                "base_url (or OPENAI_BASE_URL) points at it, e.g. http://127.0.0.1:8000/v1."
+            ),
+            request=cause.request,
+        )
+
+
+@contextmanager
+def naming_unreachable_server() -> Iterator[None]:
+    """Turn the SDK's bare "Connection error." into :class:`AssistantConnectionError`."""
+    try:
+        yield
+    except openai.APIConnectionError as exc:
+        if type(exc) is not openai.APIConnectionError:
+            raise  # a timeout, or already ours
+        raise AssistantConnectionError(exc) from exc
 
 
 _BY_STATUS: dict[str, type[AssistantRunError]] = {

@@ -20,7 +20,12 @@ from typing import Any, Literal
 
 import openai
 
-from .errors import AssistantRunTimeoutError, AssistantThreadBusyError, error_for_run
+from .errors import (
+    AssistantConnectionError,
+    AssistantRunTimeoutError,
+    AssistantThreadBusyError,
+    error_for_run,
+)
 from .outputs import output_for
 from .requests import (
     ACTIVE_RUN_STATUSES,
@@ -498,6 +503,8 @@ def turn(plan: TurnPlan, settings: Settings) -> Flow:
         if isinstance(exc, openai.APITimeoutError) and deadline.expired():
             thread_id, run_id, _ = tracker.current()
             raise _timeout_error(settings, tracker.run, run_id=run_id, thread_id=thread_id) from exc
+        if type(exc) is openai.APIConnectionError:  # not a timeout: the server is not there
+            raise AssistantConnectionError(exc) from exc
         raise
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from langchain_core.agents import AgentAction, AgentFinish
 
 __all__ = [
+    "CHECKPOINT_ALLOWLIST",
     "OpenAIAssistantAction",
     "OpenAIAssistantFinish",
     "actions_from_run",
@@ -51,6 +52,14 @@ class OpenAIAssistantAction(AgentAction):
     def is_lc_serializable(cls) -> bool:
         """Not serializable: it refers to server-side state."""
         return False
+
+
+#: ``(module, name)`` of the agent outputs, for a LangGraph checkpoint serializer's
+#: ``allowed_msgpack_modules``: state holding them then loads without LangGraph's
+#: "Deserializing unregistered type" warning (and under ``LANGGRAPH_STRICT_MSGPACK``).
+CHECKPOINT_ALLOWLIST: tuple[tuple[str, str], ...] = tuple(
+    (cls.__module__, cls.__name__) for cls in (OpenAIAssistantAction, OpenAIAssistantFinish)
+)
 
 
 def usage_dict(run: Any) -> dict[str, int] | None:

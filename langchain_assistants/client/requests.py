@@ -6,6 +6,7 @@ decide only *how* (which client, awaited or not).
 
 from __future__ import annotations
 
+import difflib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -201,12 +202,42 @@ def user_message(inputs: Mapping[str, Any]) -> dict[str, Any]:
     return message
 
 
+def _accepted_keys_text() -> str:
+    return "Accepted input keys: " + ", ".join(repr(k) for k in ACCEPTED_INPUT_KEYS) + "."
+
+
+def check_input_keys(inputs: Mapping[str, Any]) -> None:
+    """Refuse keys the runnable would silently ignore (a typo such as ``threadid`` would
+    otherwise start a new thread), suggesting the closest accepted key."""
+    unknown = [key for key in inputs if key not in ACCEPTED_INPUT_KEYS]
+    if not unknown:
+        return
+    hints = []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), ACCEPTED_INPUT_KEYS, n=1, cutoff=0.6)
+        hints.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+    raise ValueError(
+        f"Unknown input key{'s' if len(unknown) > 1 else ''} for OpenAIAssistantRunnable: "
+        + ", ".join(hints)
+        + ". "
+        + _accepted_keys_text()
+    )
+
+
+def _is_empty_content(content: Any) -> bool:
+    if isinstance(content, str):
+        return not content.strip()
+    if isinstance(content, BaseMessage):
+        return _is_empty_content(content.content)
+    if isinstance(content, Sequence):
+        return len(content) == 0
+    return False
+
+
 def _missing_content_error(where: str) -> ValueError:
     return ValueError(
         f"Cannot start a run {where} without a user message: pass 'content' "
-        "(text or content blocks). Accepted input keys: "
-        + ", ".join(repr(k) for k in ACCEPTED_INPUT_KEYS)
-        + "."
+        "(text or content blocks). " + _accepted_keys_text()
     )
 
 
@@ -301,12 +332,19 @@ def plan_turn(inputs: Mapping[str, Any], assistant_id: str) -> TurnPlan:
     """Decide the turn: continue a run with tool outputs, or start a run (new thread or not).
 
     Raises:
-        ValueError: the input cannot start or continue a run (e.g. no ``content``).
+        ValueError: the input cannot start or continue a run (no or empty ``content``, an
+            unknown key).
     """
     if not isinstance(inputs, Mapping):
         raise TypeError(
             "OpenAIAssistantRunnable takes a dict input, e.g. {'content': 'Hi'}; got "
             f"{type(inputs).__name__}."
+        )
+    check_input_keys(inputs)
+    if inputs.get("content") is not None and _is_empty_content(inputs["content"]):
+        raise ValueError(
+            "'content' is empty: pass the user's message as non-empty text or content "
+            "blocks (or leave 'content' out to submit tool outputs). " + _accepted_keys_text()
         )
     steps = _assistant_steps(inputs.get("intermediate_steps") or [])
     if steps:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
+import weakref
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -27,11 +28,11 @@ from langchain_core.callbacks.manager import (
 from langchain_core.load import dumpd
 from langchain_core.runnables import RunnableConfig, RunnableSerializable, ensure_config
 from langchain_core.tracers.core import _TracerCore
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 from typing_extensions import Self, override
 
-from .clients import default_clients, quiet_deprecations
-from .errors import AssistantRunTimeoutError
+from .clients import async_client_like, default_clients, quiet_deprecations
+from .errors import AssistantRunTimeoutError, naming_unreachable_server
 from .flow import (
     Attempt,
     Effect,
@@ -44,6 +45,7 @@ from .flow import (
     cancel_active_runs,
     turn,
 )
+from .model_stream import AsyncModelEcho, SyncModelEcho
 from .outputs import OpenAIAssistantAction, OpenAIAssistantFinish, trace_metadata
 from .requests import assistant_create_params, plan_turn
 from .streaming import apply_event
@@ -160,11 +162,42 @@ class OpenAIAssistantRunnable(RunnableSerializable[dict, OutputType]):  # type: 
     cancel_on_error: bool = True
     """Cancel the run a turn was driving when the turn fails or is interrupted."""
 
+    #: The async client this runnable built itself (None: the user passed one). An httpx
+    #: client is bound to the event loop it first ran on, so a second ``asyncio.run``
+    #: needs a fresh one: built clients are kept one per loop. A client the user passed
+    #: (or assigned later) is always used as given.
+    _built_async_client: Any = PrivateAttr(default=None)
+    _loop_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = PrivateAttr(
+        default_factory=weakref.WeakKeyDictionary
+    )
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        """Serializable with ``dumpd``/``load``: its settings, never its clients or keys."""
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return ["langchain_assistants"]
+
     @model_validator(mode="after")
     def _pair_clients(self) -> Self:
+        build_async = self.async_client is None
         if self.client is None or self.async_client is None:
             self.client, self.async_client = default_clients(self.client, self.async_client)
+        if build_async:
+            self._built_async_client = self.async_client
         return self
+
+    def _async_client(self) -> Any:
+        """The async client for the running event loop (see ``_loop_clients``)."""
+        if self._built_async_client is None or self.async_client is not self._built_async_client:
+            return self.async_client
+        loop = asyncio.get_running_loop()
+        client = self._loop_clients.get(loop)
+        if client is None:
+            client = self._loop_clients[loop] = async_client_like(self.client)
+        return client
 
     # ------------------------------------------------------------------ creation
 
@@ -201,6 +234,7 @@ class OpenAIAssistantRunnable(RunnableSerializable[dict, OutputType]):  # type: 
                 Assistant options.
             **kwargs: Fields of the runnable (``as_agent``, ``timeout``, ...).
         """
+        given_async = async_client
         client, async_client = default_clients(client, async_client)
         params = assistant_create_params(
             name=name,
@@ -214,9 +248,9 @@ class OpenAIAssistantRunnable(RunnableSerializable[dict, OutputType]):  # type: 
             response_format=response_format,
             tool_resources=tool_resources,
         )
-        with quiet_deprecations():
+        with quiet_deprecations(), naming_unreachable_server():
             assistant = client.beta.assistants.create(**params)
-        return cls(assistant_id=assistant.id, client=client, async_client=async_client, **kwargs)
+        return cls(assistant_id=assistant.id, client=client, async_client=given_async, **kwargs)
 
     @classmethod
     async def acreate_assistant(
@@ -237,6 +271,7 @@ class OpenAIAssistantRunnable(RunnableSerializable[dict, OutputType]):  # type: 
         **kwargs: Any,
     ) -> OpenAIAssistantRunnable:
         """Async :meth:`create_assistant`: creates the assistant with the async client."""
+        given_async = async_client
         client, async_client = default_clients(client, async_client)
         params = assistant_create_params(
             name=name,
@@ -250,10 +285,9 @@ class OpenAIAssistantRunnable(RunnableSerializable[dict, OutputType]):  # type: 
             response_format=response_format,
             tool_resources=tool_resources,
         )
-        with quiet_deprecations():
-            pending = async_client.beta.assistants.create(**params)
-        assistant = await pending
-        return cls(assistant_id=assistant.id, client=client, async_client=async_client, **kwargs)
+        with quiet_deprecations(), naming_unreachable_server():
+            assistant = await async_client.beta.assistants.create(**params)
+        return cls(assistant_id=assistant.id, client=client, async_client=given_async, **kwargs)
 
     # ------------------------------------------------------------------ running
 
@@ -387,7 +421,7 @@ class OpenAIAssistantRunnable(RunnableSerializable[dict, OutputType]):  # type: 
     async def adownload_file(self, file_id: str) -> bytes:
         """Async :meth:`download_file`."""
         with quiet_deprecations():
-            pending = self.async_client.files.content(file_id)
+            pending = self._async_client().files.content(file_id)
         response = await pending
         return bytes(response.content)
 
@@ -423,12 +457,22 @@ class OpenAIAssistantRunnable(RunnableSerializable[dict, OutputType]):  # type: 
             return list(result)
         if isinstance(effect, StreamCall):
             dispatch = _has_handlers(config)
-            with result as stream:
-                for event in stream:
-                    for name, data in apply_event(effect.state, event):
-                        if dispatch:
-                            dispatch_custom_event(name, data, config=config)
-                    self._check_deadline(effect)
+            echo = SyncModelEcho(config.get("callbacks")) if dispatch else None
+            try:
+                with result as stream:
+                    for event in stream:
+                        for name, data in apply_event(effect.state, event):
+                            if dispatch:
+                                dispatch_custom_event(name, data, config=config)
+                        if echo is not None:
+                            echo.feed(event)
+                        self._check_deadline(effect)
+            except BaseException as e:
+                if echo is not None:
+                    echo.close(e)
+                raise
+            if echo is not None:
+                echo.close()
             return effect.state
         return result
 
@@ -458,19 +502,31 @@ class OpenAIAssistantRunnable(RunnableSerializable[dict, OutputType]):  # type: 
             await asyncio.sleep(effect.seconds)
             return None
         with quiet_deprecations():
-            result = _resolve(self.async_client, effect.path)(*effect.args, **effect.call_kwargs())
+            result = _resolve(self._async_client(), effect.path)(
+                *effect.args, **effect.call_kwargs()
+            )
         if isinstance(effect, ListAll):
             return [item async for item in result]
         if inspect.isawaitable(result):
             result = await result
         if isinstance(effect, StreamCall):
             dispatch = _has_handlers(config)
-            async with result as stream:
-                async for event in stream:
-                    for name, data in apply_event(effect.state, event):
-                        if dispatch:
-                            await adispatch_custom_event(name, data, config=config)
-                    self._check_deadline(effect)
+            echo = AsyncModelEcho(config.get("callbacks")) if dispatch else None
+            try:
+                async with result as stream:
+                    async for event in stream:
+                        for name, data in apply_event(effect.state, event):
+                            if dispatch:
+                                await adispatch_custom_event(name, data, config=config)
+                        if echo is not None:
+                            await echo.feed(event)
+                        self._check_deadline(effect)
+            except BaseException as e:
+                if echo is not None:
+                    await echo.close(e)
+                raise
+            if echo is not None:
+                await echo.close()
             return effect.state
         return result
 

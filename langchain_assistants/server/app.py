@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .. import __version__
 from .auth import KeyRing, request_project, watch_keys_file
 from .engine.runner import RunEngine
 from .errors import APIError, field_path
@@ -88,7 +89,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     app = FastAPI(
         title="langchain-assistants server",
         description="An OpenAI Assistants v2 compatible API that runs on LangChain chat models.",
-        version="0.1.0",
+        version=__version__,
         lifespan=lifespan,
     )
     app.state.keys = keys

@@ -221,14 +221,15 @@ async def test_long_thread_answered_with_run_messages_only(
     ]
 
 
-# -- errors were a ValueError("Unexpected run status ...") --------------------------------
+# -- errors were an untyped ValueError("Unexpected run status ...") ----------------------
 
 
 def test_failed_run_is_a_typed_error(client: OpenAI, scripted_model: Callable[..., str]) -> None:
     runnable = make(client, scripted_model([{"match": "", "turns": [{"error": "backend down"}]}]))
     with pytest.raises(AssistantRunError, match="backend down") as info:
         runnable.invoke({"content": "anything"})
-    assert not isinstance(info.value, ValueError)
+    # Typed, and still a ValueError so the legacy ``except ValueError`` keeps working.
+    assert type(info.value) is not ValueError and isinstance(info.value, ValueError)
     assert info.value.status == "failed"
 
 

@@ -7,11 +7,27 @@ name (``gpt-4o``) runs on the server's ``--model``. Models are built once and ca
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
 SCRIPTED_PREFIX = "scripted:"
+#: Scripts shipped with the package, usable by name: ``scripted:demo``.
+BUNDLED_SCRIPTS = Path(__file__).parents[2] / "demo" / "scripts"
+
+
+def bundled_script_names() -> list[str]:
+    return sorted(path.stem for path in BUNDLED_SCRIPTS.glob("*.json"))
+
+
+def script_path(name: str) -> Path:
+    """``scripted:NAME``'s file: a path, or the name of a bundled script (``demo``)."""
+    path = Path(name).expanduser()
+    if path.exists() or "/" in name or name.endswith(".json"):
+        return path
+    bundled = BUNDLED_SCRIPTS / f"{name}.json"
+    return bundled if bundled.exists() else path
 
 
 class ModelUnavailableError(RuntimeError):
@@ -41,11 +57,15 @@ def build_model(spec: str) -> BaseChatModel:
     if spec.startswith(SCRIPTED_PREFIX):
         from ...testing import ScriptedChatModel
 
-        path = spec[len(SCRIPTED_PREFIX) :]
+        name = spec[len(SCRIPTED_PREFIX) :]
         try:
-            return ScriptedChatModel.from_file(path)
+            return ScriptedChatModel.from_file(script_path(name))
         except (OSError, ValueError) as exc:
-            raise ModelUnavailableError(f"Cannot load scripted model {spec!r}: {exc}") from exc
+            bundled = ", ".join(bundled_script_names())
+            raise ModelUnavailableError(
+                f"Cannot load scripted model {spec!r}: {exc} (give a script file's path, or "
+                f"the name of a bundled script: {bundled})"
+            ) from exc
     try:
         from langchain.chat_models import init_chat_model
 

@@ -28,6 +28,7 @@ from .hosted import HostedResult, HostedTool
 from .models import ModelResolver, with_sampling
 from .outage import until_stored
 from .recorder import RunRecorder
+from .run_log import log_run_end, log_run_start
 from .tools import model_tool_choice, model_tools
 from .turn import ModelTurn
 
@@ -207,6 +208,7 @@ class RunEngine:
             live.update(run)
         await self.store.save_run(run, **columns)
         self.publish(run["id"], f"thread.run.{run['status']}", run)
+        await log_run_end(self.store, run)
         return run
 
     async def _transition(
@@ -329,6 +331,8 @@ class RunEngine:
 
     async def _execute(self, run_id: str) -> None:
         run = self._live[run_id]
+        if not run.get("started_at"):
+            log_run_start(run)
         try:
             # What the run creates belongs to the project of the run (kept on its row).
             project = await self.store.project_of(Kind.run, run_id)

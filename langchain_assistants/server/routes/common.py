@@ -7,11 +7,13 @@ an id that never existed) and lists show only the caller's objects.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import Depends, Query, Request
 from sse_starlette import EventSourceResponse
 
@@ -93,19 +95,51 @@ async def list_page(
     return list_object(page.items, page.has_more)
 
 
+#: Sent to open streams when the server shuts down, before they end (protocol ``error``).
+SHUTTING_DOWN = {
+    "code": "server_shutting_down",
+    "message": "The server is shutting down; this run ends 'failed'. Retrieve it (or start a "
+    "new run) once the server is back.",
+    "param": None,
+    "type": "server_error",
+}
+#: Seconds a stream may take to say goodbye at shutdown before it is cut.
+SHUTDOWN_GRACE_SECONDS = 2.0
+_SHUTDOWN = Event("shutdown", {})
+
+
 def event_stream(
     svc: Services, run_id: str, queue: Any, first: Iterable[Event] = ()
 ) -> EventSourceResponse:
-    """Server-sent events of one run until it pauses or ends, then ``done``."""
+    """Server-sent events of one run until it pauses or ends, then ``done``.
+
+    At server shutdown the stream ends with the protocol's ``error`` event and ``done``
+    instead of being cut mid-response.
+    """
+    shutdown = anyio.Event()
+
+    async def farewell_on_shutdown() -> None:
+        await shutdown.wait()
+        queue.put_nowait(_SHUTDOWN)
 
     async def frames() -> AsyncIterator[dict[str, str]]:
+        watcher = asyncio.ensure_future(farewell_on_shutdown())
         try:
             for event in first:
                 yield {"event": event.name, "data": json.dumps(event.data)}
             while (event := await queue.get()) is not None:
+                if event is _SHUTDOWN:
+                    yield {"event": "error", "data": json.dumps(SHUTTING_DOWN)}
+                    break
                 yield {"event": event.name, "data": json.dumps(event.data)}
             yield {"event": "done", "data": "[DONE]"}
         finally:
+            watcher.cancel()
             svc.engine.bus.unsubscribe(run_id, queue)
 
-    return EventSourceResponse(frames(), ping=15)
+    return EventSourceResponse(
+        frames(),
+        ping=15,
+        shutdown_event=shutdown,
+        shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
+    )
