@@ -208,7 +208,8 @@ class RunEngine:
             live.update(run)
         await self.store.save_run(run, **columns)
         self.publish(run["id"], f"thread.run.{run['status']}", run)
-        await log_run_end(self.store, run)
+        with contextlib.suppress(StoreUnavailable):  # the run is stored; its log line is extra
+            await log_run_end(self.store, run)
         return run
 
     async def _transition(
