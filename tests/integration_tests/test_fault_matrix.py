@@ -275,6 +275,7 @@ def assert_database_unavailable(call: Callable[[], Any]) -> None:
     assert isinstance(error.body, dict), error.body
     assert error.body["type"] == "server_error" and error.body["code"] == "database_unavailable"
     assert "database is unavailable" in error.body["message"]
+    assert error.response.headers.get("retry-after") == "1"  # the SDK's retries wait for it
     assert "Traceback" not in error.response.text
 
 
