@@ -4,18 +4,29 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install postgres-server fault-tools test test-postgres unit integration lint format type serve demo bench clean
+.PHONY: help install bubblewrap postgres-server fault-tools test test-postgres unit integration lint format type serve demo bench clean
 
 help: ## Show this help (every target)
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
+	@$(MAKE) --no-print-directory bubblewrap
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
-install: $(STAMP) postgres-server fault-tools ## Create .venv (package, every extra, dev tools); install PostgreSQL
+install: bubblewrap $(STAMP) postgres-server fault-tools ## Create .venv (package, every extra, dev tools); bubblewrap, PostgreSQL
+
+bubblewrap: ## Install bubblewrap (bwrap), the code_interpreter sandbox (apt-get, as root)
+	@if command -v bwrap >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; \
+	else \
+		echo "bubblewrap (bwrap) is missing: the code_interpreter sandbox needs it."; \
+		echo "  Debian/Ubuntu: sudo apt-get install bubblewrap   Fedora: sudo dnf install bubblewrap"; \
+		echo "  (or run the server with --code-interpreter unsafe-local, without kernel isolation)"; \
+	fi
 
 # The suite starts its own throwaway PostgreSQL cluster, so the server programs (initdb, pg_ctl)
 # must be installed: from Debian's `postgresql` package when we are root (or have sudo).

@@ -8,6 +8,8 @@ import logging
 import sys
 from collections.abc import Sequence
 
+# Kept in sync with server.settings.CODE_INTERPRETER_MODES (importing it needs the extra).
+CODE_INTERPRETER_MODES = ("sandbox", "e2b", "unsafe-local")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 ACCESS_LOG_CHOICES = ("quiet", "full", "off")
 
@@ -106,6 +108,30 @@ def _parser() -> argparse.ArgumentParser:
         help="HTTP access log: 'quiet' (default) leaves out successful reads such as the "
         "SDK's run polling, 'full' logs every request, 'off' none",
     )
+    serve.add_argument(
+        "--code-interpreter",
+        choices=CODE_INTERPRETER_MODES,
+        default="sandbox",
+        help="where code_interpreter runs model-written code: 'sandbox' (default) a local "
+        "kernel sandbox (bubblewrap: own namespaces, read-only runtime, only the thread's "
+        "directory writable; runs are refused if it cannot be set up), 'e2b' E2B's remote "
+        "sandboxes (needs E2B_API_KEY), 'unsafe-local' a plain child process WITHOUT kernel "
+        "isolation (trusted code only)",
+    )
+    serve.add_argument(
+        "--code-timeout-seconds",
+        type=_positive_float,
+        default=30.0,
+        metavar="SECONDS",
+        help="wall-clock limit of one code_interpreter execution (default 30)",
+    )
+    serve.add_argument(
+        "--code-memory-mb",
+        type=_positive_int,
+        default=1024,
+        metavar="MIB",
+        help="memory limit of one code_interpreter execution in MiB (default 1024)",
+    )
     return parser
 
 
@@ -123,6 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .server import ServerSettings, create_app
         from .server.access_log import uvicorn_log_config
         from .server.auth import KeyFileError
+        from .server.engine.code_backends import code_backend
         from .server.engine.models import ModelUnavailableError
         from .server.store import DatabaseUnavailableError, check_database
     except ImportError as exc:  # pragma: no cover - depends on the install
@@ -137,6 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_keys_reload_seconds=args.api_keys_reload_seconds,
         max_request_bytes=args.max_request_bytes,
         run_expiry_seconds=args.run_expiry_seconds,
+        code_interpreter=args.code_interpreter,
+        code_timeout_seconds=args.code_timeout_seconds,
+        code_memory_mb=args.code_memory_mb,
     )
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
@@ -156,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     url = f"http://{args.host}:{args.port}/v1"
     print(f"langchain-assistants: {url}  db={args.db}  model={model}  auth={auth}", file=sys.stderr)
+    print(f"code_interpreter: {code_backend(settings).description}", file=sys.stderr)
     uvicorn.run(
         app,
         host=args.host,

@@ -1,8 +1,10 @@
 """Child-side bootstrap: confine this process, then run one cell of user code.
 
 Executed as a script (``python -I _bootstrap.py CONFIG_JSON``) in the sandbox child, never
-imported by the parent. It reads the user's code from stdin, drops network access (a network
-namespace when permitted, plus an audit hook that always applies), caps memory, runs the code
+imported by the parent; normally already inside the bubblewrap sandbox (see ``isolation.py``),
+whose namespaces are the real containment. It reads the user's code from stdin, drops network
+access once more (a network namespace when permitted, plus an audit hook, for the unsafe local
+mode), sets its rlimits (memory, CPU time, processes, file size, open files), runs the code
 like a notebook cell (a final expression's value is displayed) and saves any open matplotlib
 figures as PNGs. Only the standard library is used so it starts fast in isolated mode.
 """
@@ -56,11 +58,23 @@ def block_network_hook(event: str, args: tuple[Any, ...]) -> None:
         raise PermissionError(f"Network access is disabled in this sandbox ({event})")
 
 
-def limit_resources(memory_mb: int) -> None:
-    """Cap the address space and disable core dumps (where the platform supports it)."""
+def limit_resources(config: dict[str, Any]) -> None:
+    """Set the rlimits (soft = hard, so the code cannot raise them) and disable core dumps.
+
+    Address space, CPU seconds, processes (of this user in the sandbox's user namespace),
+    file size and open files; a 0 means no limit. Unsupported ones are skipped (macOS).
+    """
     limits = [(resource.RLIMIT_CORE, 0)]
-    if memory_mb > 0:
-        limits.append((resource.RLIMIT_AS, memory_mb * 1024 * 1024))
+    for name, key, scale in (
+        ("RLIMIT_AS", "memory_mb", 1024 * 1024),
+        ("RLIMIT_CPU", "cpu_seconds", 1),
+        ("RLIMIT_NPROC", "max_processes", 1),
+        ("RLIMIT_FSIZE", "max_file_bytes", 1),
+        ("RLIMIT_NOFILE", "max_open_files", 1),
+    ):
+        value = int(config.get(key) or 0) * scale
+        if value > 0 and hasattr(resource, name):
+            limits.append((getattr(resource, name), value))
     for kind, value in limits:
         with contextlib.suppress(ValueError, OSError):  # e.g. RLIMIT_AS on macOS
             resource.setrlimit(kind, (value, value))
@@ -128,7 +142,7 @@ def save_figures(output_dir: str, prefix: str) -> None:
 def main() -> None:
     config = json.loads(sys.argv[1])
     enter_network_namespace()
-    limit_resources(int(config["memory_mb"]))
+    limit_resources(config)
     code = sys.stdin.buffer.read().decode("utf-8", errors="replace")
     sys.stdin.close()
     sys.stdin = open(os.devnull)  # noqa: SIM115 - lives as long as the process

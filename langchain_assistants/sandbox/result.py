@@ -72,6 +72,8 @@ def _signal_reason(signum: int) -> str:
         return f"killed by signal {signum}"
     if signum == signal.SIGKILL:
         return f"killed by {name}: memory limit?"
+    if signum == signal.SIGXCPU:
+        return f"killed by {name}: CPU time limit"
     if signum in (signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGILL, signal.SIGFPE):
         return f"crashed with {name}"
     return f"killed by {name}"

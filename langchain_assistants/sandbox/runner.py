@@ -1,9 +1,12 @@
 """Process I/O for the sandbox: one sync and one async way to run a planned execution.
 
-Both runners start the bootstrap in its own session (so the whole process group can be
-killed), feed the code on stdin, drain stdout/stderr into bounded buffers, enforce the
-wall-clock timeout and always kill the group at the end so no child outlives the cell. They
-never raise for anything the user's code does; all other logic lives in :mod:`.plan`.
+Both runners start the launch (bwrap around the bootstrap, or the bootstrap alone in the
+unsafe local mode) in its own session, feed the code on stdin, drain stdout/stderr into
+bounded buffers, enforce the wall-clock timeout and always kill the group at the end; in the
+sandbox that also ends its PID namespace (``--die-with-parent``), so no process of the cell,
+not even a ``setsid`` one, outlives it. They never raise for anything the user's code does;
+:class:`IsolationUnavailable` is raised before anything runs when the sandbox cannot be set
+up. All other logic lives in :mod:`.plan` and :mod:`.isolation`.
 """
 
 from __future__ import annotations
@@ -16,10 +19,18 @@ import subprocess
 import threading
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
+from .isolation import Bubblewrap, Launch, bubblewrap
 from .output import DEFAULT_MAX_OUTPUT_BYTES, BoundedBuffer
-from .plan import PIPE_DRAIN_GRACE_SECONDS, finish_run, launch_failure, prepare_run
+from .plan import (
+    DEFAULT_MAX_FILE_MB,
+    DEFAULT_MAX_PROCESSES,
+    PIPE_DRAIN_GRACE_SECONDS,
+    finish_run,
+    launch_failure,
+    prepare_run,
+)
 from .result import ExecutionResult
 
 _CHUNK = 64 * 1024
@@ -31,6 +42,25 @@ def kill_group(pgid: int) -> None:
         os.killpg(pgid, signal.SIGKILL)
 
 
+def isolation_for(*, unsafe_local: bool, bwrap: str) -> Bubblewrap | None:
+    """The probed sandbox to use, None for the unsafe local mode; raises
+    :class:`IsolationUnavailable` when the sandbox was asked for but cannot be set up."""
+    return None if unsafe_local else bubblewrap(bwrap)
+
+
+def popen_options(launch: Launch) -> dict[str, Any]:
+    """Keyword arguments for ``Popen``/``create_subprocess_exec`` shared by both runners."""
+    return {
+        "cwd": launch.cwd,
+        "env": launch.env,
+        "pass_fds": launch.pass_fds,
+        "user": launch.user,
+        "group": launch.user,
+        "extra_groups": [] if launch.user is not None else None,
+        "start_new_session": True,
+    }
+
+
 def run_python(
     code: str,
     *,
@@ -39,8 +69,17 @@ def run_python(
     memory_mb: int = 1024,
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
     output_dir: Path | None = None,
+    max_processes: int = DEFAULT_MAX_PROCESSES,
+    max_file_mb: int = DEFAULT_MAX_FILE_MB,
+    bwrap: str = "bwrap",
+    unsafe_local: bool = False,
 ) -> ExecutionResult:
-    """Run ``code`` in a sandboxed child process and wait for it (blocking)."""
+    """Run ``code`` in the sandbox and wait for it (blocking).
+
+    ``unsafe_local=True`` runs it as a plain child process without kernel isolation.
+    """
+    isolation = isolation_for(unsafe_local=unsafe_local, bwrap=bwrap)
+    launch: Launch | None = None
     try:
         plan = prepare_run(
             code,
@@ -49,17 +88,21 @@ def run_python(
             memory_mb=memory_mb,
             max_output_bytes=max_output_bytes,
             output_dir=output_dir,
+            max_processes=max_processes,
+            max_file_mb=max_file_mb,
+            isolation=isolation,
         )
+        launch = plan.launch
         proc = subprocess.Popen(
-            plan.argv,
+            launch.argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            cwd=plan.cwd,
-            env=plan.env,
-            start_new_session=True,
+            **popen_options(launch),
         )
     except OSError as exc:
+        if launch is not None:
+            launch.finished()
         return launch_failure(exc, timeout=timeout)
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     stdout, stderr = plan.buffer(), plan.buffer()
@@ -71,6 +114,7 @@ def run_python(
     timed_out = False
     exit_code: int | None = None
     try:
+        launch.started(proc.pid)
         for thread in threads:
             thread.start()
         try:
@@ -82,6 +126,7 @@ def run_python(
                 exit_code = proc.wait(timeout=PIPE_DRAIN_GRACE_SECONDS)
     finally:
         kill_group(proc.pid)
+        launch.finished()
     deadline = time.monotonic() + PIPE_DRAIN_GRACE_SECONDS
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()))
@@ -112,11 +157,18 @@ async def arun_python(
     memory_mb: int = 1024,
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
     output_dir: Path | None = None,
+    max_processes: int = DEFAULT_MAX_PROCESSES,
+    max_file_mb: int = DEFAULT_MAX_FILE_MB,
+    bwrap: str = "bwrap",
+    unsafe_local: bool = False,
 ) -> ExecutionResult:
-    """Run ``code`` in a sandboxed child process without blocking the event loop.
+    """Run ``code`` in the sandbox without blocking the event loop.
 
-    Cancelling the awaiting task kills the child's process group.
+    Cancelling the awaiting task kills the execution (all its processes).
+    ``unsafe_local=True`` runs it as a plain child process without kernel isolation.
     """
+    isolation = await asyncio.to_thread(isolation_for, unsafe_local=unsafe_local, bwrap=bwrap)
+    launch: Launch | None = None
     try:
         plan = await asyncio.to_thread(
             prepare_run,
@@ -126,18 +178,24 @@ async def arun_python(
             memory_mb=memory_mb,
             max_output_bytes=max_output_bytes,
             output_dir=output_dir,
+            max_processes=max_processes,
+            max_file_mb=max_file_mb,
+            isolation=isolation,
         )
+        launch = plan.launch
         proc = await asyncio.create_subprocess_exec(
-            *plan.argv,
+            *launch.argv,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            cwd=plan.cwd,
-            env=plan.env,
-            start_new_session=True,
+            **popen_options(launch),
         )
-    except OSError as exc:
-        return launch_failure(exc, timeout=timeout)
+    except BaseException as exc:
+        if launch is not None:
+            launch.finished()
+        if isinstance(exc, OSError):
+            return launch_failure(exc, timeout=timeout)
+        raise
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     stdout, stderr = plan.buffer(), plan.buffer()
     tasks = [
@@ -147,6 +205,7 @@ async def arun_python(
     ]
     timed_out = False
     try:
+        await asyncio.to_thread(launch.started, proc.pid)
         if not await _wait_exit(proc, plan.timeout):
             timed_out = True
             kill_group(proc.pid)
@@ -157,6 +216,7 @@ async def arun_python(
         raise
     finally:
         kill_group(proc.pid)
+        await asyncio.to_thread(launch.finished)
     _, pending = await asyncio.wait(tasks, timeout=PIPE_DRAIN_GRACE_SECONDS)
     for task in pending:
         task.cancel()

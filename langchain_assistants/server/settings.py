@@ -12,6 +12,10 @@ API_KEY_ENV = "LANGCHAIN_ASSISTANTS_API_KEY"
 API_KEYS_FILE_ENV = "LANGCHAIN_ASSISTANTS_API_KEYS_FILE"
 MODEL_ENV = "LANGCHAIN_ASSISTANTS_MODEL"
 DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
+# Where code_interpreter runs code: the local kernel sandbox (bubblewrap), E2B's remote
+# sandboxes, or a plain local child process without kernel isolation (unsafe).
+SANDBOX, E2B, UNSAFE_LOCAL = "sandbox", "e2b", "unsafe-local"
+CODE_INTERPRETER_MODES = (SANDBOX, E2B, UNSAFE_LOCAL)
 
 
 def database_url(db: str) -> str:
@@ -50,9 +54,20 @@ class ServerSettings:
     run_expiry_seconds: float = 600.0
     poll_after_ms: int = 25
     sandbox_dir: Path | None = None
+    #: ``sandbox`` | ``e2b`` | ``unsafe-local`` (see :data:`CODE_INTERPRETER_MODES`).
+    code_interpreter: str = SANDBOX
     code_timeout_seconds: float = 30.0
     code_memory_mb: int = 1024
+    #: The bubblewrap executable the sandbox uses (name on PATH or a path).
+    code_bwrap_path: str = "bwrap"
     extra: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.code_interpreter not in CODE_INTERPRETER_MODES:
+            raise ValueError(
+                f"code_interpreter must be one of {', '.join(CODE_INTERPRETER_MODES)}, "
+                f"not {self.code_interpreter!r}"
+            )
 
     @property
     def database_url(self) -> str:

@@ -1,5 +1,6 @@
-"""The built-in code_interpreter: real execution, and a runaway loop, a crash, a memory bomb
-and a network call are contained and reported to the model as logs; the server stays up."""
+"""The built-in code_interpreter: real execution, and a runaway loop, a crash, a memory bomb,
+a fork bomb and a network call are contained and reported to the model as logs; the server
+stays up."""
 
 from __future__ import annotations
 
@@ -20,6 +21,9 @@ HOSTILE = {
     "runaway": "while True:\n    pass",
     "crash": "import os\nos.abort()",
     "memory": "blob = bytearray(4 * 1024 ** 3)\nprint(len(blob))",
+    "forkbomb": (
+        "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
+    ),
     "network": (
         "import socket\n"
         "socket.create_connection(('127.0.0.1', {port}), timeout=2)\n"
@@ -129,6 +133,14 @@ def test_memory_bomb_is_contained(strict_server: RunningServer) -> None:
     assert "4294967296" not in logs[0]
 
 
+def test_fork_bomb_is_contained(strict_server: RunningServer) -> None:
+    """The process limit holds the bomb, the timeout ends it, the server stays up."""
+    _, logs = _ask(strict_server, "forkbomb")
+    assert "timed out" in logs[0].lower()
+    with OpenAI(base_url=strict_server.base_url, api_key="k", max_retries=0) as c:
+        assert c.beta.assistants.list().object == "list"
+
+
 def test_network_is_blocked(strict_server: RunningServer) -> None:
     _, logs = _ask(strict_server, "network")
     assert "CONNECTED" not in logs[0]
@@ -150,7 +162,6 @@ def test_server_still_serves_after_hostile_code(strict_server: RunningServer) ->
 def test_figures_become_image_outputs_files_and_message_images(
     client: OpenAI, scripted_model: Callable[..., str]
 ) -> None:
-    pytest.importorskip("matplotlib")  # a dev dependency: the sandbox draws with it
     code = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [1, 4, 9])\nprint('drawn')"
     model = scripted_model(
         [

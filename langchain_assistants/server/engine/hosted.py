@@ -8,6 +8,7 @@ reads next, the call's final entry in the ``tool_calls`` step, and files for the
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -34,6 +35,39 @@ class HostedTool(Protocol):
     #: The function name the model calls (also the step entry's ``type``).
     name: str
 
+    # Optional: ``def unavailable_reason(self) -> str | None`` says why the tool cannot work
+    # on this server; runs using it are then refused (see :func:`check_available`).
+    # Optional: ``async def aclose(self) -> None`` releases resources at shutdown.
+
     async def execute(
         self, run: dict[str, Any], call: ToolCall, turn: ModelTurn
     ) -> HostedResult: ...
+
+
+class HostedToolUnavailable(Exception):
+    """A run uses a hosted tool that cannot work here; the message is the run's last_error."""
+
+
+def check_available(run_tools: list[dict[str, Any]], hosted: dict[str, HostedTool]) -> None:
+    """Raise :class:`HostedToolUnavailable` before a run starts using a tool that cannot work
+    (e.g. code_interpreter without its sandbox), so no code runs without its containment."""
+    for tool in run_tools:
+        hosted_tool = hosted.get(tool.get("type", ""))
+        if hosted_tool is not None and (reason := unavailable_reason(hosted_tool)):
+            raise HostedToolUnavailable(
+                f"{hosted_tool.name} is unavailable on this server: {reason}"
+            )
+
+
+def unavailable_reason(tool: HostedTool) -> str | None:
+    """The tool's own ``unavailable_reason()``, for tools that have one."""
+    check: Callable[[], str | None] | None = getattr(tool, "unavailable_reason", None)
+    return check() if check is not None else None
+
+
+async def close_hosted(hosted: dict[str, HostedTool]) -> None:
+    """Call each tool's optional ``aclose()`` (at server shutdown)."""
+    for tool in hosted.values():
+        close: Callable[[], Awaitable[None]] | None = getattr(tool, "aclose", None)
+        if close is not None:
+            await close()

@@ -24,7 +24,14 @@ from ..wire import ACTIVE_RUN_STATUSES, checked, now
 from .code_interpreter import CodeInterpreter
 from .conversation import build_prompt, tool_result_entries
 from .events import EventBus
-from .hosted import HostedResult, HostedTool
+from .hosted import (
+    HostedResult,
+    HostedTool,
+    HostedToolUnavailable,
+    check_available,
+    close_hosted,
+    unavailable_reason,
+)
 from .models import ModelResolver, with_sampling
 from .outage import until_stored
 from .recorder import RunRecorder
@@ -109,6 +116,9 @@ class RunEngine:
 
     async def startup(self) -> None:
         await self.recover()
+        for tool in self.hosted.values():
+            if reason := await asyncio.to_thread(unavailable_reason, tool):
+                log.warning("%s runs will fail: %s", tool.name, reason)
         self._sweeper = asyncio.create_task(self._sweep_expired())
 
     async def shutdown(self) -> None:
@@ -122,6 +132,8 @@ class RunEngine:
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
+        with contextlib.suppress(Exception):  # e.g. E2B unreachable: nothing more to do
+            await close_hosted(self.hosted)
 
     async def recover(self) -> None:
         """Finish runs left active by a previous process so no thread stays locked."""
@@ -350,6 +362,8 @@ class RunEngine:
         except Exception as exc:
             log.warning("run %s failed: %s: %s", run_id, type(exc).__name__, exc)
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            if isinstance(exc, HostedToolUnavailable):
+                message = str(exc)
             error = {"code": error_code(exc), "message": message[:2000]}
             if isinstance(exc, StoreUnavailable):
                 error = DATABASE_AWAY
@@ -382,6 +396,7 @@ class RunEngine:
             await self._stop(stored, "failed", last_error=error)
 
     async def _loop(self, run: dict[str, Any], recorder: RunRecorder) -> None:
+        check_available(run["tools"], self.hosted)
         model = with_sampling(self.models.resolve(run["model"]), run)
         tools = model_tools(run["tools"])
         choice = model_tool_choice(run["tool_choice"])
