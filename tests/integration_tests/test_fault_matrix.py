@@ -222,7 +222,13 @@ def test_sigkill_during_streaming_and_restart(tmp_path: Path) -> None:
 
 def test_sigkill_during_code_execution_and_restart(tmp_path: Path) -> None:
     db = tmp_path / "killcode.db"
-    code = "import time\nopen('started', 'w').write('yes')\ntime.sleep(30)\nprint('late')"
+    # A heartbeat in its working directory shows whether the code is still running.
+    code = (
+        "import pathlib, time\n"
+        "for beat in range(300):\n"
+        "    pathlib.Path('beat').write_text(str(beat))\n"
+        "    time.sleep(0.1)\n"
+    )
     model = write_script(
         tmp_path / "killcode.json",
         [
@@ -244,9 +250,12 @@ def test_sigkill_during_code_execution_and_restart(tmp_path: Path) -> None:
         c.beta.threads.messages.create(thread.id, role="user", content="compute something")
         committed = _snapshot(c, thread.id)
         run = c.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
-        # The code writes a marker in its working directory (under this server's root).
-        wait_for(lambda: any(sandbox_root.glob("**/started")), "the code to start running")
+        beats = wait_for(lambda: list(sandbox_root.glob("**/beat")), "the code to start")
         srv.kill()  # while the code runs
+        # Nothing of the execution outlives the server: the heartbeat stops.
+        last = beats[0].read_text()
+        time.sleep(1.5)
+        assert beats[0].read_text() == last, "the code kept running after the server died"
     with (
         start_server(db=str(db), model=model) as srv2,
         OpenAI(base_url=srv2.base_url, api_key="k", max_retries=0) as c,
