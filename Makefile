@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install bubblewrap postgres-server fault-tools test test-postgres unit integration lint format type serve demo bench clean
+.PHONY: help install bubblewrap browser postgres-server fault-tools test test-postgres unit integration lint format type serve demo bench clean
 
 help: ## Show this help (every target)
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
-install: bubblewrap $(STAMP) postgres-server fault-tools ## Create .venv (package, every extra, dev tools); bubblewrap, PostgreSQL
+install: bubblewrap $(STAMP) browser postgres-server fault-tools ## Create .venv (package, every extra, dev tools); bubblewrap, chromium, PostgreSQL
 
 bubblewrap: ## Install bubblewrap (bwrap), the code_interpreter sandbox (apt-get, as root)
 	@if command -v bwrap >/dev/null 2>&1; then :; \
@@ -27,6 +27,14 @@ bubblewrap: ## Install bubblewrap (bwrap), the code_interpreter sandbox (apt-get
 		echo "  Debian/Ubuntu: sudo apt-get install bubblewrap   Fedora: sudo dnf install bubblewrap"; \
 		echo "  (or run the server with --code-interpreter unsafe-local, without kernel isolation)"; \
 	fi
+
+# The playground's browser tests drive Debian's chromium through chromium-driver (no download).
+browser: ## Install chromium + chromium-driver when missing (as root, with apt-get)
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing chromium + chromium-driver for the playground's browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else echo "note: the playground's browser tests need chromium + chromium-driver (apt-get install chromium chromium-driver)"; fi
 
 # The suite starts its own throwaway PostgreSQL cluster, so the server programs (initdb, pg_ctl)
 # must be installed: from Debian's `postgresql` package when we are root (or have sudo).
@@ -50,7 +58,7 @@ fault-tools: ## Install chattr and mount (Debian e2fsprogs, mount) if missing
 	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq e2fsprogs mount; \
 	else echo "chattr/mount are missing: install e2fsprogs and mount"; exit 1; fi
 
-test: $(STAMP) postgres-server fault-tools ## Unit + integration tests on SQLite, then integration tests on PostgreSQL
+test: $(STAMP) browser postgres-server fault-tools ## Unit + integration tests on SQLite, then integration tests on PostgreSQL
 	$(PY) -m pytest -q tests
 	$(PY) -m pytest -q tests/integration_tests --db postgres
 
@@ -61,7 +69,7 @@ test-postgres: $(STAMP) ## Integration tests on PostgreSQL: PG_URL=postgresql://
 unit: $(STAMP) ## Run unit tests only
 	$(PY) -m pytest -q tests/unit_tests
 
-integration: $(STAMP) ## Run integration tests only
+integration: $(STAMP) browser ## Run integration tests only
 	$(PY) -m pytest -q tests/integration_tests
 
 lint: $(STAMP) ## ruff lint + format check

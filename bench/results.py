@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from .stats import median, percentile
 
@@ -147,6 +148,7 @@ class Results:
     throughput: list[ThroughputRow]
     sizes: dict[str, object]
     elapsed: float = 0.0
+    uploads: list[Any] | None = None  # uploads.UploadRow (section 8)
 
 
 def by_level(cells: list[Cell]) -> dict[int, dict[str, Cell]]:

@@ -24,6 +24,8 @@ class Sizes:
     throughput_clients: int = 32
     throughput_warmup_s: float = 2.0
     throughput_s: float = 15.0
+    #: File sizes uploaded (and downloaded) per blob store, in MiB.
+    upload_mib: tuple[int, ...] = (50, 200)
 
     def turns_each(self, clients: int, *, legacy: bool) -> int:
         """Turns each conversation runs back to back in a concurrency cell."""
@@ -50,4 +52,5 @@ QUICK = Sizes(
     throughput_clients=8,
     throughput_warmup_s=0.5,
     throughput_s=2.0,
+    upload_mib=(4, 16),
 )

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 # Kept in sync with server.settings.CODE_INTERPRETER_MODES (importing it needs the extra).
 CODE_INTERPRETER_MODES = ("sandbox", "e2b", "unsafe-local")
@@ -109,6 +110,27 @@ def _parser() -> argparse.ArgumentParser:
         "SDK's run polling, 'full' logs every request, 'off' none",
     )
     serve.add_argument(
+        "--files-dir",
+        default=None,
+        metavar="DIR",
+        help="directory for file bytes (default: beside the SQLite database, "
+        "'<db>-files'); on PostgreSQL it must be shared by every server process",
+    )
+    serve.add_argument(
+        "--file-storage",
+        choices=("directory", "database"),
+        default=None,
+        help="where file bytes live: a directory, or the database's file_blobs table "
+        "(default: directory on SQLite, database on PostgreSQL unless --files-dir is given)",
+    )
+    serve.add_argument(
+        "--max-file-bytes",
+        type=_positive_int,
+        default=512 * 1024 * 1024,
+        metavar="BYTES",
+        help="largest accepted upload in bytes (default 512 MB; larger answers 413)",
+    )
+    serve.add_argument(
         "--code-interpreter",
         choices=CODE_INTERPRETER_MODES,
         default="sandbox",
@@ -164,6 +186,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_keys_reload_seconds=args.api_keys_reload_seconds,
         max_request_bytes=args.max_request_bytes,
         run_expiry_seconds=args.run_expiry_seconds,
+        files_dir=Path(args.files_dir) if args.files_dir else None,
+        file_storage=args.file_storage,
+        max_file_bytes=args.max_file_bytes,
         code_interpreter=args.code_interpreter,
         code_timeout_seconds=args.code_timeout_seconds,
         code_memory_mb=args.code_memory_mb,
@@ -185,8 +210,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         else ("required" if settings.api_key else "off")
     )
     url = f"http://{args.host}:{args.port}/v1"
-    print(f"langchain-assistants: {url}  db={args.db}  model={model}  auth={auth}", file=sys.stderr)
+    files = "database" if settings.file_storage_kind == "database" else str(settings.files_root)
+    print(
+        f"langchain-assistants: {url}  db={args.db}  model={model}  auth={auth}  files={files}",
+        file=sys.stderr,
+    )
     print(f"code_interpreter: {code_backend(settings).description}", file=sys.stderr)
+    print(f"playground: http://{args.host}:{args.port}/playground", file=sys.stderr)
     uvicorn.run(
         app,
         host=args.host,

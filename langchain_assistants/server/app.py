@@ -22,10 +22,14 @@ from .auth import KeyRing, request_project, watch_keys_file
 from .engine.runner import RunEngine
 from .errors import APIError, field_path
 from .limits import RequestSizeLimit, reject_nul_characters, too_large
+from .playground import router as playground
 from .routes import router
 from .routes.common import Services
 from .settings import ServerSettings
 from .store import Store, StoreUnavailable
+from .store.blobs import BlobStore, DatabaseBlobStore, DirectoryBlobStore
+from .store.files import FileStore
+from .store.upgrade import upgrade_files_table
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,13 @@ def _on_sighup(callback: Callable[[], None]) -> Callable[[], None]:
     return undo
 
 
+def blob_store(settings: ServerSettings, store: Store) -> BlobStore:
+    """Where file bytes go (see ``ServerSettings.file_storage_kind``)."""
+    if settings.file_storage_kind == "database":
+        return DatabaseBlobStore(store)
+    return DirectoryBlobStore(settings.files_root)
+
+
 def create_app(settings: ServerSettings | None = None) -> FastAPI:
     """Build the server app; storage is opened and stale runs recovered at start-up.
 
@@ -60,12 +71,15 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     if keys.required and not len(keys):
         log.warning("%s has no keys yet: every request gets 401 until keys are added", keys)
     store = Store(settings.database_url)
-    engine = RunEngine(store, settings)
+    files = FileStore(store, blob_store(settings, store))
+    engine = RunEngine(store, settings, files)
     engine.models.check_default()
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await store.create_all()
+        await upgrade_files_table(store, files.blobs)
+        await files.sweep()
         await engine.startup()
         watcher: asyncio.Task[None] | None = None
         undo_sighup: Callable[[], None] = lambda: None  # noqa: E731
@@ -94,15 +108,21 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     app.state.keys = keys
     # The unscoped services; each request gets a project-scoped copy (routes/common.py).
-    app.state.services = Services(settings=settings, store=store, engine=engine)
+    app.state.services = Services(settings=settings, store=store, engine=engine, files=files)
     checks = [Depends(request_project), Depends(reject_nul_characters)]
     app.include_router(router, prefix="/v1", dependencies=checks)
     app.include_router(router, dependencies=checks, include_in_schema=False)
+    app.include_router(playground)  # the browser page; it sends the key itself
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:
         return {"status": "ok"}
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> dict[str, str]:
+        """Where to go from the bare address: the API, its docs, the playground."""
+        return {"object": "server", "api": "/v1", "docs": "/docs", "playground": "/playground"}
 
     @app.exception_handler(APIError)
     async def api_error(_: Request, exc: APIError) -> JSONResponse:

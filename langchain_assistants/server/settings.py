@@ -58,6 +58,12 @@ class ServerSettings:
     code_interpreter: str = SANDBOX
     code_timeout_seconds: float = 30.0
     code_memory_mb: int = 1024
+    #: Where uploaded and produced file bytes go: a directory (default beside a SQLite
+    #: database) or, with ``file_storage="database"`` (the default on PostgreSQL), the
+    #: database itself so that every server process on it reaches them.
+    files_dir: Path | None = None
+    file_storage: str | None = None  # "directory" | "database"; None: chosen by database
+    max_file_bytes: int = 512 * 1024 * 1024
     #: The bubblewrap executable the sandbox uses (name on PATH or a path).
     code_bwrap_path: str = "bwrap"
     extra: dict[str, str] = field(default_factory=dict)
@@ -82,6 +88,28 @@ class ServerSettings:
             db_path = Path(self.db).expanduser().resolve()
             return db_path.parent / (db_path.stem + "-sandbox")
         return Path.cwd() / "langchain-assistants-sandbox"
+
+    @property
+    def file_storage_kind(self) -> str:
+        """``directory`` or ``database``: explicit, else a directory unless on PostgreSQL
+        without ``files_dir`` (several processes share a database, not a disk)."""
+        if self.file_storage is not None:
+            if self.file_storage not in ("directory", "database"):
+                raise ValueError("file_storage must be 'directory' or 'database'")
+            return self.file_storage
+        if self.files_dir is None and not self.database_url.startswith("sqlite"):
+            return "database"
+        return "directory"
+
+    @property
+    def files_root(self) -> Path:
+        """The directory of file bytes for the directory storage: beside the database."""
+        if self.files_dir is not None:
+            return Path(self.files_dir)
+        if "://" not in self.db and self.db != ":memory:":
+            db_path = Path(self.db).expanduser().resolve()
+            return db_path.parent / (db_path.stem + "-files")
+        return Path.cwd() / "langchain-assistants-files"
 
     @classmethod
     def from_env(cls, **overrides: object) -> ServerSettings:

@@ -220,17 +220,24 @@ def list_object(items: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
     }
 
 
-def file_object(filename: str, size: int) -> dict[str, Any]:
-    """A file the assistant produced (purpose ``assistants_output``)."""
+def new_file_id() -> str:
+    """A file id in OpenAI's form, ``file-`` and 24 random characters."""
+    return "file-" + new_id("x")[2:]
+
+
+def file_object(
+    filename: str, size: int, *, purpose: str = "assistants_output", file_id: str | None = None
+) -> dict[str, Any]:
+    """A stored file (an upload, or one a run produced: purpose ``assistants_output``)."""
     return checked(
         FileObject,
         {
-            "id": new_id("file"),
+            "id": file_id or new_file_id(),
             "object": "file",
             "bytes": size,
             "created_at": now(),
             "filename": filename,
-            "purpose": "assistants_output",
+            "purpose": purpose,
             "status": "processed",
             "expires_at": None,
             "status_details": None,

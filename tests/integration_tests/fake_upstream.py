@@ -2,7 +2,8 @@
 
 It streams like the real API (role chunk, content or tool-call fragments, a usage chunk,
 ``[DONE]``) and injects faults on request: "unavailable" answers 503, "drop" cuts the
-stream mid-answer.
+stream mid-answer; "describe your tools" answers with the bound tools' descriptions, "describe the
+images" with the start of each image URL in the last message.
 """
 
 from __future__ import annotations
@@ -53,6 +54,12 @@ async def completions(request: Request) -> Response:
     content, calls = _reply(messages, bool(body.get("tools")))
     if "sampling" in last_text:
         content = f"temperature={body.get('temperature')} top_p={body.get('top_p')}"
+    if "describe the images" in last_text:
+        parts = messages[-1].get("content")
+        urls = [p["image_url"]["url"] for p in parts if p.get("type") == "image_url"]
+        content = "images: " + " ".join(u[:22] for u in urls)
+    if "describe your tools" in last_text:
+        content = " | ".join(t["function"].get("description", "") for t in body.get("tools", []))
 
     async def frames() -> AsyncIterator[str]:
         yield f"data: {json.dumps(_chunk({'role': 'assistant', 'content': ''}))}\n\n"

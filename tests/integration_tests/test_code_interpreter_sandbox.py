@@ -190,7 +190,11 @@ def test_setsid_child_does_not_outlive_the_execution(
     contained: RunningServer, paths: dict[str, Path]
 ) -> None:
     result = ask(contained, "setsid")
-    assert result["logs"] == "spawned\n"
+    # Then the note listing grow.txt, the one file the code wrote, for the user.
+    assert result["logs"] == (
+        "spawned\nFiles saved for the user (link them in your answer):\n"
+        "sandbox:/mnt/data/grow.txt\n"
+    )
     grow = paths["sandbox"] / result["thread_id"] / "grow.txt"
     time.sleep(0.3)
     size = grow.stat().st_size

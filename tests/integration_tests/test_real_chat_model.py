@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import openai
 import pytest
 from openai import OpenAI
 
@@ -121,3 +122,62 @@ def test_run_sampling_settings_reach_the_model(openai_backed: RunningServer) -> 
         assert (run.temperature, run.top_p) == (0.3, 0.5)
         reply = text_of(c.beta.threads.messages.list(thread.id, limit=1).data[0])
     assert reply == "temperature=0.3 top_p=0.5"
+
+
+# -- files: what the model is given (the upstream shows it back) -----------------------------
+
+
+def _answer(c: OpenAI, assistant_id: str, thread_id: str) -> str:
+    run = c.beta.threads.runs.create_and_poll(thread_id=thread_id, assistant_id=assistant_id)
+    assert run.status == "completed", run.last_error
+    return text_of(c.beta.threads.messages.list(thread_id, run_id=run.id).data[0])
+
+
+def test_the_model_is_told_the_files_and_how_to_link_outputs(
+    openai_backed: RunningServer,
+) -> None:
+    with OpenAI(base_url=openai_backed.base_url, api_key="k", max_retries=0) as c:
+        csv = c.files.create(file=("sales.csv", b"q,amount\n1,5\n"), purpose="assistants")
+        assistant = c.beta.assistants.create(model="gpt-4o", tools=[{"type": "code_interpreter"}])
+        thread = c.beta.threads.create(
+            messages=[{"role": "user", "content": "describe your tools"}],
+            tool_resources={"code_interpreter": {"file_ids": [csv.id]}},
+        )
+        description = _answer(c, assistant.id, thread.id)
+    assert "sales.csv" in description and "working directory" in description
+    assert "sandbox:/mnt/data/<name>" in description
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00"
+    b"\x1f\x15\xc4\x89\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00"
+    b"\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def test_a_vision_upload_in_a_message_reaches_the_model_as_an_image(
+    openai_backed: RunningServer,
+) -> None:
+    with OpenAI(base_url=openai_backed.base_url, api_key="k", max_retries=0) as c:
+        image = c.files.create(file=("dot.png", PNG), purpose="vision")
+        assistant = c.beta.assistants.create(model="gpt-4o")
+        thread = c.beta.threads.create(
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "describe the images"},
+                        {"type": "image_file", "image_file": {"file_id": image.id}},
+                    ],
+                }
+            ]
+        )
+        answer = _answer(c, assistant.id, thread.id)
+        assert answer == "images: data:image/png;base64,"
+        with pytest.raises(openai.BadRequestError) as err:
+            c.beta.threads.messages.create(
+                thread.id,
+                role="user",
+                content=[{"type": "image_file", "image_file": {"file_id": "file-nope"}}],
+            )
+        assert err.value.param == "content[0].image_file.file_id"

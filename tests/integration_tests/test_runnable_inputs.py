@@ -99,6 +99,19 @@ def check_run(client: OpenAI, finish: OpenAIAssistantFinish, model: str | None =
     return run
 
 
+@pytest.fixture
+def fid(client: OpenAI) -> Callable[[str], str]:
+    """The id of an uploaded file per name (attachments and tool_resources must exist)."""
+    made: dict[str, str] = {}
+
+    def make(name: str) -> str:
+        if name not in made:
+            made[name] = client.files.create(file=(f"{name}.txt", b"x"), purpose="assistants").id
+        return made[name]
+
+    return make
+
+
 def user_messages(client: OpenAI, thread_id: str) -> list[Any]:
     return [
         m
@@ -109,7 +122,11 @@ def user_messages(client: OpenAI, thread_id: str) -> list[Any]:
 
 @pytest.mark.parametrize(("mode", "streaming"), MODES)
 async def test_new_thread_takes_every_input(
-    client: OpenAI, scripted_model: Callable[..., str], mode: str, streaming: bool
+    client: OpenAI,
+    fid: Callable[[str], str],
+    scripted_model: Callable[..., str],
+    mode: str,
+    streaming: bool,
 ) -> None:
     runnable = make_runnable(client, scripted_model, streaming)
     override_model = scripted_model(RULES)
@@ -120,9 +137,9 @@ async def test_new_thread_takes_every_input(
             "content": [{"type": "text", "text": "hello there"}],
             "message_metadata": {"m": "1"},
             "thread_metadata": {"t": "1"},
-            "attachments": [{"file_id": "file_att", "tools": [{"type": "file_search"}]}],
-            "file_ids": ["file_short"],
-            "tool_resources": {"code_interpreter": {"file_ids": ["file_res"]}},
+            "attachments": [{"file_id": fid("file_att"), "tools": [{"type": "file_search"}]}],
+            "file_ids": [fid("file_short")],
+            "tool_resources": {"code_interpreter": {"file_ids": [fid("file_res")]}},
             "model": override_model,
             "tools": [lookup],
             **RUN_OPTIONS,
@@ -138,20 +155,24 @@ async def test_new_thread_takes_every_input(
     assert thread.metadata == {"t": "1"}
     assert thread.tool_resources is not None
     assert thread.tool_resources.code_interpreter is not None
-    assert thread.tool_resources.code_interpreter.file_ids == ["file_res"]
+    assert thread.tool_resources.code_interpreter.file_ids == [fid("file_res")]
 
     [message] = user_messages(client, finish.thread_id)
     assert message.metadata == {"m": "1"}
     assert message.content[0].text.value == "hello there"  # type: ignore[union-attr]
     assert [(a.file_id, a.tools[0].type) for a in message.attachments or []] == [  # type: ignore[index]
-        ("file_att", "file_search"),
-        ("file_short", "code_interpreter"),
+        (fid("file_att"), "file_search"),
+        (fid("file_short"), "code_interpreter"),
     ]
 
 
 @pytest.mark.parametrize(("mode", "streaming"), MODES)
 async def test_new_thread_with_additional_instructions_and_messages(
-    client: OpenAI, scripted_model: Callable[..., str], mode: str, streaming: bool
+    client: OpenAI,
+    fid: Callable[[str], str],
+    scripted_model: Callable[..., str],
+    mode: str,
+    streaming: bool,
 ) -> None:
     runnable = make_runnable(client, scripted_model, streaming)
     finish = await call(
@@ -159,7 +180,7 @@ async def test_new_thread_with_additional_instructions_and_messages(
         mode,
         {
             "content": "first",
-            "attachments": [{"file_id": "file_a", "tools": [{"type": "code_interpreter"}]}],
+            "attachments": [{"file_id": fid("file_a"), "tools": [{"type": "code_interpreter"}]}],
             "thread_metadata": {"t": "2"},
             "additional_instructions": "Also be kind.",
             "additional_messages": [{"role": "user", "content": "second"}],
@@ -172,12 +193,16 @@ async def test_new_thread_with_additional_instructions_and_messages(
     assert client.beta.threads.retrieve(finish.thread_id).metadata == {"t": "2"}
     messages = user_messages(client, finish.thread_id)
     assert [m.content[0].text.value for m in messages] == ["first", "second"]  # type: ignore[union-attr]
-    assert messages[0].attachments and messages[0].attachments[0].file_id == "file_a"
+    assert messages[0].attachments and messages[0].attachments[0].file_id == fid("file_a")
 
 
 @pytest.mark.parametrize(("mode", "streaming"), MODES)
 async def test_existing_thread_takes_every_input(
-    client: OpenAI, scripted_model: Callable[..., str], mode: str, streaming: bool
+    client: OpenAI,
+    fid: Callable[[str], str],
+    scripted_model: Callable[..., str],
+    mode: str,
+    streaming: bool,
 ) -> None:
     runnable = make_runnable(client, scripted_model, streaming)
     thread = client.beta.threads.create()
@@ -188,9 +213,9 @@ async def test_existing_thread_takes_every_input(
             "content": "hello",
             "thread_id": thread.id,
             "message_metadata": {"m": "2"},
-            "attachments": [{"file_id": "file_x", "tools": [{"type": "code_interpreter"}]}],
-            "file_ids": ["file_y"],
-            "tool_resources": {"code_interpreter": {"file_ids": ["file_z"]}},
+            "attachments": [{"file_id": fid("file_x"), "tools": [{"type": "code_interpreter"}]}],
+            "file_ids": [fid("file_y")],
+            "tool_resources": {"code_interpreter": {"file_ids": [fid("file_z")]}},
             "additional_instructions": "Extra.",
             "additional_messages": [{"role": "user", "content": "and more"}],
             **{k: v for k, v in RUN_OPTIONS.items() if k != "instructions"},
@@ -202,11 +227,11 @@ async def test_existing_thread_takes_every_input(
     updated = client.beta.threads.retrieve(thread.id)
     assert updated.tool_resources is not None
     assert updated.tool_resources.code_interpreter is not None
-    assert updated.tool_resources.code_interpreter.file_ids == ["file_z"]
+    assert updated.tool_resources.code_interpreter.file_ids == [fid("file_z")]
     messages = user_messages(client, thread.id)
     assert [m.content[0].text.value for m in messages] == ["hello", "and more"]  # type: ignore[union-attr]
     assert messages[0].metadata == {"m": "2"}
-    assert [a.file_id for a in messages[0].attachments or []] == ["file_x", "file_y"]
+    assert [a.file_id for a in messages[0].attachments or []] == [fid("file_x"), fid("file_y")]
 
 
 @pytest.mark.parametrize(("mode", "streaming"), MODES)
@@ -288,7 +313,7 @@ def shout(text: str) -> str:
 
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_create_assistant_takes_every_option(
-    client: OpenAI, scripted_model: Callable[..., str], mode: str
+    client: OpenAI, fid: Callable[[str], str], scripted_model: Callable[..., str], mode: str
 ) -> None:
     kwargs: dict[str, Any] = {
         "name": "full",
@@ -301,7 +326,7 @@ async def test_create_assistant_takes_every_option(
         "temperature": 0.4,
         "top_p": 0.7,
         "response_format": "auto",
-        "tool_resources": {"code_interpreter": {"file_ids": ["file_1"]}},
+        "tool_resources": {"code_interpreter": {"file_ids": [fid("file_1")]}},
         "as_agent": True,
         "timeout": 30,
     }
@@ -331,4 +356,4 @@ async def test_create_assistant_takes_every_option(
     ]
     assert assistant.tool_resources is not None
     assert assistant.tool_resources.code_interpreter is not None
-    assert assistant.tool_resources.code_interpreter.file_ids == ["file_1"]
+    assert assistant.tool_resources.code_interpreter.file_ids == [fid("file_1")]

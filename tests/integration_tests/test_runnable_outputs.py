@@ -68,10 +68,17 @@ async def test_code_interpreter_files_can_be_downloaded(
 ) -> None:
     finish = await runnable.ainvoke({"content": "make a report"})
     files: list[dict[str, Any]] = finish.return_values["files"]
-    assert [f["type"] for f in files] == ["image"]  # the chart, shown in the answer
-    data = await runnable.adownload_file(files[0]["file_id"])
+    # The CSV the code wrote (linked in the answer: a file_path annotation), then the chart.
+    assert [(f["type"], f.get("filename")) for f in files] == [
+        ("file", "report.csv"),
+        ("image", None),
+    ]
+    assert await runnable.adownload_file(files[0]["file_id"]) == b"a,b\n1,2\n"
+    data = await runnable.adownload_file(files[1]["file_id"])
     assert data.startswith(b"\x89PNG")
-    assert runnable.download_file(files[0]["file_id"]) == data
+    assert runnable.download_file(files[1]["file_id"]) == data
+    annotations = finish.return_values["annotations"]
+    assert [a.text for a in annotations] == ["sandbox:/mnt/data/report.csv"]
 
 
 def test_raw_messages_when_not_an_agent(client: OpenAI, scripted_model: Callable[..., str]) -> None:

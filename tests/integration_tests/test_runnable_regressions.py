@@ -306,9 +306,10 @@ async def test_attachments_kept_on_every_path(
     client: OpenAI, scripted_model: Callable[..., str], mode: str, existing: bool
 ) -> None:
     runnable = make(client, scripted_model(RULES), as_agent=True)
+    keep = client.files.create(file=("keep.txt", b"keep"), purpose="assistants").id
     inputs: dict[str, Any] = {
         "content": "hello",
-        "attachments": [{"file_id": "file_keep", "tools": [{"type": "code_interpreter"}]}],
+        "attachments": [{"file_id": keep, "tools": [{"type": "code_interpreter"}]}],
     }
     if existing:
         inputs["thread_id"] = client.beta.threads.create().id
@@ -317,7 +318,7 @@ async def test_attachments_kept_on_every_path(
     else:
         finish = await runnable.ainvoke(inputs)
     [user] = [m for m in client.beta.threads.messages.list(finish.thread_id) if m.role == "user"]
-    assert [a.file_id for a in user.attachments or []] == ["file_keep"]
+    assert [a.file_id for a in user.attachments or []] == [keep]
     assert "attachments" in finish.return_values
 
 

@@ -144,6 +144,7 @@ def test_sighup_reloads_the_keys_file_and_keys_never_reach_the_logs(
     assert server.proc.poll() is None  # SIGHUP did not end the server
     log = server.stop()
     assert "API keys reloaded" in log and "line 2" in log
+    assert "/playground" in log  # the start-up lines say where the page is
     for secret in (KEY_A, KEY_C, SINGLE, WRONG, LONE):
         assert secret not in log
 

@@ -342,3 +342,25 @@ def test_keys_file_is_reloaded_at_its_interval(
         keys.unlink()  # a vanished file also keeps the previous keys
         time.sleep(0.5)
         assert _accepted(srv, key_c)
+
+
+def test_uploads_belong_to_the_uploading_project(projects_server: RunningServer) -> None:
+    with _client(projects_server, KEY_A) as a, _client(projects_server, KEY_B) as b:
+        mine = a.files.create(file=("alpha.csv", b"a,b\n"), purpose="assistants")
+        for call in (
+            lambda: b.files.retrieve(mine.id),
+            lambda: b.files.content(mine.id),
+            lambda: b.files.delete(mine.id),
+        ):
+            with pytest.raises(openai.NotFoundError):
+                call()
+        assert mine.id not in {f.id for f in b.files.list()}
+        with pytest.raises(openai.BadRequestError) as err:
+            b.beta.assistants.create(
+                model="gpt-4o",
+                tools=[{"type": "code_interpreter"}],
+                tool_resources={"code_interpreter": {"file_ids": [mine.id]}},
+            )
+        assert mine.id in err.value.message
+        assert a.files.content(mine.id).content == b"a,b\n"
+        assert mine.id in {f.id for f in a.files.list(purpose="assistants")}

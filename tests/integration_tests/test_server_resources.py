@@ -93,6 +93,7 @@ def test_thread_with_messages_modify_and_delete(client: OpenAI) -> None:
 
 
 def test_message_content_blocks_and_attachments(client: OpenAI) -> None:
+    upload = client.files.create(file=("a.csv", b"a\n"), purpose="assistants")
     thread = client.beta.threads.create()
     message = client.beta.threads.messages.create(
         thread.id,
@@ -104,10 +105,10 @@ def test_message_content_blocks_and_attachments(client: OpenAI) -> None:
                 "image_url": {"url": "https://example.com/a.png", "detail": "low"},
             },
         ],
-        attachments=[{"file_id": "file_1", "tools": [{"type": "code_interpreter"}]}],
+        attachments=[{"file_id": upload.id, "tools": [{"type": "code_interpreter"}]}],
     )
     assert message.content[1].type == "image_url"
-    assert message.attachments and message.attachments[0].file_id == "file_1"
+    assert message.attachments and message.attachments[0].file_id == upload.id
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,11 @@
-"""The hosted ``code_interpreter`` tool: run the model's code in the sandbox, keep figures.
+"""The hosted ``code_interpreter`` tool: run the model's code in the sandbox, keep its files.
 
 Each thread has its own working directory under the server's sandbox root (``/mnt/data``
 inside the sandbox), so files persist between calls of one thread. Where the code runs is
-chosen by :func:`.code_backends.code_backend`. The code's logs go back to the model; the
-figures it leaves open become stored files (``image`` outputs, ``image_file`` blocks).
+chosen by :func:`.code_backends.code_backend`. Before a call the run's input files are
+staged there; after it, the figures it left open become ``image`` outputs (``image_file``
+blocks in the answer) and every file it wrote becomes a stored file the answer can link
+(``file_path`` annotations; see ``code_files``). The code's logs go back to the model.
 """
 
 from __future__ import annotations
@@ -12,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..settings import ServerSettings
-from ..store import Store
 from .code_backends import code_backend
+from .code_files import OUTPUT_PURPOSE, CodeFiles, artifact, within, written_note
 from .hosted import HostedResult
 from .tools import CODE_INTERPRETER
 
@@ -27,14 +29,20 @@ def code_outputs(logs: str, image_ids: list[str]) -> list[dict[str, Any]]:
     return [{"type": "logs", "logs": logs}, *images]
 
 
+def missing_note(names: list[str]) -> str:
+    if not names:
+        return ""
+    return f"Note: these files were deleted and are no longer available: {', '.join(names)}\n"
+
+
 class CodeInterpreter:
     """Executes ``code_interpreter`` calls on the configured backend."""
 
     name = CODE_INTERPRETER
 
-    def __init__(self, settings: ServerSettings, store: Store) -> None:
+    def __init__(self, settings: ServerSettings, code_files: CodeFiles) -> None:
         self.settings = settings
-        self.store = store
+        self.code_files = code_files
         self.backend = code_backend(settings)
 
     def unavailable_reason(self) -> str | None:
@@ -52,16 +60,27 @@ class CodeInterpreter:
         code = str(call.args.get("input", ""))
         turn.publish_code_input(call)
         thread_id = run["thread_id"]
-        result = await self.backend.run(code, thread_id=thread_id, workdir=self.workdir(thread_id))
+        workdir = self.workdir(thread_id)
+        # What the run reads and makes belongs to its project (the recorder's).
+        code_files = self.code_files.scoped(turn.recorder.project)
+        # Copies: deleting a file while the run works never touches what the code reads.
+        missing = await code_files.stage(workdir, await code_files.inputs(run))
+        result = await self.backend.run(code, thread_id=thread_id, workdir=workdir)
         image_ids = []
         for image in result.images:
-            stored = await turn.recorder.save_file(image.name, image.read_bytes())
+            if within(image, workdir) is None:  # a link planted by the code: not a figure
+                continue
+            stored = await code_files.files.put_path(
+                image, filename=image.name, purpose=OUTPUT_PURPOSE
+            )
             image_ids.append(stored["id"])
-        outputs = code_outputs(result.logs, image_ids)
+        written = await code_files.collect(workdir, result.files)
+        logs = missing_note(missing) + result.logs + written_note(written)
+        outputs = code_outputs(logs, image_ids)
         turn.publish_code_outputs(call, outputs)
         entry = {
             "id": call.id,
             "type": CODE_INTERPRETER,
             "code_interpreter": {"input": code, "outputs": outputs},
         }
-        return HostedResult(call.id, result.logs, entry, image_ids)
+        return HostedResult(call.id, logs, entry, image_ids, artifact(image_ids, written))

@@ -7,6 +7,7 @@ and tool results (its transcript).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from langchain_core.messages import (
@@ -29,7 +30,9 @@ def message_text(message: dict[str, Any]) -> str:
     )
 
 
-def _human_content(message: dict[str, Any]) -> str | list[str | dict[str, Any]]:
+def _human_content(
+    message: dict[str, Any], images: Mapping[str, str]
+) -> str | list[str | dict[str, Any]]:
     blocks = message.get("content", [])
     if all(b.get("type") == "text" for b in blocks):
         return message_text(message)
@@ -40,18 +43,23 @@ def _human_content(message: dict[str, Any]) -> str | list[str | dict[str, Any]]:
         elif block["type"] == "image_url":
             parts.append({"type": "image_url", "image_url": block["image_url"]})
         elif block["type"] == "image_file":
-            # Files are not served by this server yet: tell the model what is there.
-            parts.append({"type": "text", "text": f"[image file {block['image_file']['file_id']}]"})
+            file_id = block["image_file"]["file_id"]
+            if file_id in images:
+                parts.append({"type": "image_url", "image_url": {"url": images[file_id]}})
+            else:  # gone, too large or not an image: tell the model what was there
+                parts.append({"type": "text", "text": f"[image file {file_id}]"})
     return parts
 
 
-def thread_as_messages(messages: list[dict[str, Any]]) -> list[BaseMessage]:
+def thread_as_messages(
+    messages: list[dict[str, Any]], images: Mapping[str, str] | None = None
+) -> list[BaseMessage]:
     out: list[BaseMessage] = []
     for message in messages:
         if message["role"] == "assistant":
             out.append(AIMessage(content=message_text(message)))
         else:
-            out.append(HumanMessage(content=_human_content(message)))
+            out.append(HumanMessage(content=_human_content(message, images or {})))
     return out
 
 
@@ -65,12 +73,17 @@ def truncate(
 
 
 def build_prompt(
-    run: dict[str, Any], thread_messages: list[dict[str, Any]], transcript: list[dict[str, Any]]
+    run: dict[str, Any],
+    thread_messages: list[dict[str, Any]],
+    transcript: list[dict[str, Any]],
+    images: Mapping[str, str] | None = None,
 ) -> list[BaseMessage]:
+    """``images`` maps ``image_file`` ids to the URLs the model is shown."""
     prompt: list[BaseMessage] = []
     if run.get("instructions"):
         prompt.append(SystemMessage(content=run["instructions"]))
-    prompt += thread_as_messages(truncate(thread_messages, run.get("truncation_strategy")))
+    shown = truncate(thread_messages, run.get("truncation_strategy"))
+    prompt += thread_as_messages(shown, images)
     prompt += messages_from_dict(transcript)
     return prompt
 
@@ -82,7 +95,15 @@ def transcript_entries(ai: AIMessage, tool_results: list[tuple[str, str]]) -> li
     return messages_to_dict(turn)
 
 
-def tool_result_entries(tool_results: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def tool_result_entries(
+    tool_results: list[tuple[str, str]], *, artifacts: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Tool results as storable dicts; ``artifacts`` (by call id) ride along unseen by the
+    model (what a hosted call produced: files for the answer)."""
+    artifacts = artifacts or {}
     return messages_to_dict(
-        [ToolMessage(content=output, tool_call_id=call_id) for call_id, output in tool_results]
+        [
+            ToolMessage(content=output, tool_call_id=call_id, artifact=artifacts.get(call_id))
+            for call_id, output in tool_results
+        ]
     )

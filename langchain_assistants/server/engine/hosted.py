@@ -27,6 +27,13 @@ class HostedResult:
     step_entry: dict[str, Any]
     #: Files to show after the run's answer (figures: ``image_file`` blocks).
     image_ids: list[str] = field(default_factory=list)
+    #: What the call produced, kept with its tool message in the run's stored transcript
+    #: (``{"images": [...], "files": [{"file_id", "link"}]}``, see ``code_files``).
+    artifact: dict[str, Any] | None = None
+
+    @property
+    def produced(self) -> dict[str, Any]:
+        return self.artifact if self.artifact is not None else {"images": list(self.image_ids)}
 
 
 class HostedTool(Protocol):

@@ -3,7 +3,7 @@
 Both the engine (lifecycle) and a model turn (streamed output) record through this one
 object, so a stored object and the event announcing it can never disagree. It only calls
 downward: the store and the event bus. A run's turns record through ``for_project(...)``:
-what the run creates (steps, messages, figure files) belongs to the run's project.
+what the run creates (steps, messages) belongs to the run's project.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from openai.types.beta.threads import Message
 from openai.types.beta.threads.runs import RunStep
 
 from ..store import Kind, Store
-from ..wire import checked, file_object, message_object, now, step_object, text_block
+from ..wire import checked, message_object, now, step_object, text_block
 from .events import EventBus
 
 
@@ -37,11 +37,10 @@ class RunRecorder:
     def publish(self, run_id: str, name: str, data: dict[str, Any]) -> None:
         self.bus.publish(run_id, name, data)
 
-    async def save_file(self, filename: str, content: bytes) -> dict[str, Any]:
-        """Store a file the run produced (a figure) and return its file object."""
-        stored = file_object(filename, len(content))
-        await self.store.insert(Kind.file, stored, content=content)
-        return stored
+    @property
+    def project(self) -> str | None:
+        """The project this recorder's inserts belong to (None: the unscoped recorder)."""
+        return self.store.project
 
     async def open_step(self, run: dict[str, Any], details: dict[str, Any]) -> dict[str, Any]:
         step = step_object(run, details)
@@ -117,9 +116,11 @@ class RunRecorder:
         *,
         cut_short: bool = False,
         image_ids: Sequence[str] = (),
+        annotations: Sequence[dict[str, Any]] = (),
+        attachments: Sequence[dict[str, Any]] = (),
     ) -> None:
-        """Store the message's final text (and the run's figures); ``cut_short`` (a token
-        limit) marks it incomplete."""
+        """Store the message's final text with its annotations (and the run's figures and
+        files); ``cut_short`` (a token limit) marks it incomplete."""
         self._partial.pop(message["id"], None)
         stamp = now()
         ending: dict[str, Any] = {"status": "completed", "completed_at": stamp}
@@ -130,7 +131,17 @@ class RunRecorder:
                 "incomplete_details": {"reason": "max_tokens"},
             }
         images = [{"type": "image_file", "image_file": {"file_id": i}} for i in image_ids]
-        message = checked(Message, {**message, **ending, "content": [text_block(text), *images]})
+        body = text_block(text)
+        body["text"]["annotations"] = list(annotations)
+        message = checked(
+            Message,
+            {
+                **message,
+                **ending,
+                "content": [body, *images],
+                "attachments": [*message.get("attachments", []), *attachments],
+            },
+        )
         await self.store.save(Kind.message, message)
         self.publish(message["run_id"], f"thread.message.{message['status']}", message)
         await self.finish_step(step, status="completed", completed_at=stamp, usage=usage)

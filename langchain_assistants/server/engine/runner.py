@@ -20,7 +20,9 @@ from openai.types.beta.threads.runs import RunStep
 from ..errors import bad_request
 from ..settings import ServerSettings
 from ..store import Kind, Store, StoreUnavailable
+from ..store.files import FileStore
 from ..wire import ACTIVE_RUN_STATUSES, checked, now
+from .code_files import CodeFiles, RunOutputs
 from .code_interpreter import CodeInterpreter
 from .conversation import build_prompt, tool_result_entries
 from .events import EventBus
@@ -32,6 +34,7 @@ from .hosted import (
     close_hosted,
     unavailable_reason,
 )
+from .message_images import image_urls
 from .models import ModelResolver, with_sampling
 from .outage import until_stored
 from .recorder import RunRecorder
@@ -88,14 +91,16 @@ def error_code(exc: BaseException) -> str:
 
 
 class RunEngine:
-    def __init__(self, store: Store, settings: ServerSettings) -> None:
+    def __init__(self, store: Store, settings: ServerSettings, files: FileStore) -> None:
         self.store = store
         self.settings = settings
+        self.files = files
+        self.code_files = CodeFiles(store, files, max_file_bytes=settings.max_file_bytes)
         self.bus = EventBus()
         self.recorder = RunRecorder(store, self.bus)
         # Tools the server executes itself, by the function name the model calls.
         self.hosted: dict[str, HostedTool] = {
-            tool.name: tool for tool in (CodeInterpreter(settings, store),)
+            tool.name: tool for tool in (CodeInterpreter(settings, self.code_files),)
         }
         self.models = ModelResolver(settings.model)
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -398,20 +403,24 @@ class RunEngine:
     async def _loop(self, run: dict[str, Any], recorder: RunRecorder) -> None:
         check_available(run["tools"], self.hosted)
         model = with_sampling(self.models.resolve(run["model"]), run)
-        tools = model_tools(run["tools"])
+        thread_messages = await self.store.thread_messages(run["thread_id"], exclude_run=run["id"])
+        code_files = self.code_files.scoped(recorder.project)  # the run's project's files
+        note = await code_files.tool_note(run, thread_messages)
+        images = await image_urls(code_files.files, thread_messages)
+        tools = model_tools(run["tools"], code_interpreter_note=note)
         choice = model_tool_choice(run["tool_choice"])
         bound: Any = model
         if tools and choice != "none":
             bound = (
                 model.bind_tools(tools, tool_choice=choice) if choice else model.bind_tools(tools)
             )
-        thread_messages = await self.store.thread_messages(run["thread_id"], exclude_run=run["id"])
         transcript, usage = await self.store.run_state(run["id"])
         usage = usage or dict(ZERO_USAGE)
-        images: list[str] = []  # figures drawn in this run, shown in its answer
+        # Figures and files this run's code made (also before a requires_action pause).
+        outputs = RunOutputs.from_transcript(transcript)
         while True:
-            turn = ModelTurn(recorder, run, images=images)
-            await turn.stream(bound, build_prompt(run, thread_messages, transcript))
+            turn = ModelTurn(recorder, run, outputs=outputs)
+            await turn.stream(bound, build_prompt(run, thread_messages, transcript, images))
             turn_usage = turn.usage
             usage = add_usage(usage, turn_usage)
             calls = turn.tool_calls
@@ -438,7 +447,8 @@ class RunEngine:
             }
             results = await self._run_hosted(run, turn, calls)
             transcript += messages_to_dict([turn.ai_message(calls)]) + tool_result_entries(
-                [(r.call_id, r.output) for r in results]
+                [(r.call_id, r.output) for r in results],
+                artifacts={r.call_id: r.produced for r in results},
             )
             by_id = {r.call_id: r.step_entry for r in results}
             step["step_details"]["tool_calls"] = [
@@ -488,14 +498,14 @@ class RunEngine:
     async def _run_hosted(
         self, run: dict[str, Any], turn: ModelTurn, calls: list[Any]
     ) -> list[HostedResult]:
-        """Execute the calls of tools the server hosts, in order; their figures join the
-        answer."""
+        """Execute the calls of tools the server hosts, in order; their figures and files
+        join the answer."""
         results = []
         for call in calls:
             tool = self.hosted.get(call.name)
             if tool is None:
                 continue
             result = await tool.execute(run, call, turn)
-            turn.images += result.image_ids
+            turn.outputs.add(result.produced)
             results.append(result)
         return results

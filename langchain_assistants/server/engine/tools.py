@@ -28,15 +28,22 @@ CODE_INTERPRETER_FUNCTION: dict[str, Any] = {
 }
 
 
-def model_tools(run_tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """OpenAI-format function tools to bind (``file_search`` is not offered: no files yet)."""
+def model_tools(
+    run_tools: list[dict[str, Any]], *, code_interpreter_note: str = ""
+) -> list[dict[str, Any]]:
+    """OpenAI-format function tools to bind (``file_search`` is not offered: no files yet).
+
+    ``code_interpreter_note`` extends that tool's description (the files it can read).
+    """
     tools = []
     for tool in run_tools:
         if tool["type"] == "function":
             fn = {k: v for k, v in tool["function"].items() if v is not None}
             tools.append({"type": "function", "function": fn})
         elif tool["type"] == CODE_INTERPRETER:
-            tools.append(CODE_INTERPRETER_FUNCTION)
+            function = dict(CODE_INTERPRETER_FUNCTION["function"])
+            function["description"] += code_interpreter_note
+            tools.append({"type": "function", "function": function})
     return tools
 
 

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 
 from ..ids import new_id
+from .annotations import file_path_annotations, ordered
+from .code_files import RunOutputs
 from .tools import CODE_INTERPRETER
 
 if TYPE_CHECKING:
@@ -92,8 +94,9 @@ class ModelTurn:
     tool_step: dict[str, Any] | None = None
     calls: dict[int, ToolCall] = field(default_factory=dict)
     result: BaseMessage | None = None
-    #: Files of figures drawn so far in this run; the answer shows them after its text.
-    images: list[str] = field(default_factory=list)
+    #: Figures and files made so far in this run: the answer shows the figures after its
+    #: text and annotates its links to the files.
+    outputs: RunOutputs = field(default_factory=RunOutputs)
 
     async def stream(self, model: Runnable[Any, Any], prompt: list[BaseMessage]) -> None:
         """Run the model on ``prompt``, publishing deltas as they arrive."""
@@ -147,8 +150,16 @@ class ModelTurn:
 
     async def close_message(self, usage: dict[str, int] | None, *, cut_short: bool = False) -> None:
         if self.message is not None and self.message_step is not None:
-            for offset, file_id in enumerate(self.images, start=1):
-                block = {"index": offset, "type": "image_file", "image_file": {"file_id": file_id}}
+            annotations = ordered(file_path_annotations(self.text, self.outputs.links()))
+            blocks: list[dict[str, Any]] = []
+            if annotations:
+                indexed = [{"index": i, **a} for i, a in enumerate(annotations)]
+                blocks.append({"index": 0, "type": "text", "text": {"annotations": indexed}})
+            for offset, file_id in enumerate(self.outputs.images, start=1):
+                blocks.append(
+                    {"index": offset, "type": "image_file", "image_file": {"file_id": file_id}}
+                )
+            for block in blocks:
                 self.recorder.publish(
                     self.run["id"],
                     "thread.message.delta",
@@ -164,7 +175,9 @@ class ModelTurn:
                 self.text,
                 usage,
                 cut_short=cut_short,
-                image_ids=self.images,
+                image_ids=self.outputs.images,
+                annotations=annotations,
+                attachments=self.outputs.attachments(),
             )
             self.message = self.message_step = None
 

@@ -11,12 +11,14 @@ from ..schemas import AssistantCreate, AssistantUpdate
 from ..store import Kind
 from ..wire import assistant_object, checked, deleted_object
 from .common import Lister, Svc, fetch, list_page
+from .file_refs import check_tool_resources
 
 router = APIRouter(prefix="/assistants", tags=["assistants"])
 
 
 @router.post("")
 async def create_assistant(body: AssistantCreate, svc: Svc) -> dict[str, Any]:
+    await check_tool_resources(svc, body.tool_resources)
     assistant = assistant_object(body)
     await svc.store.insert(Kind.assistant, assistant)
     return assistant
@@ -35,6 +37,7 @@ async def retrieve_assistant(assistant_id: str, svc: Svc) -> dict[str, Any]:
 @router.post("/{assistant_id}")
 async def modify_assistant(assistant_id: str, body: AssistantUpdate, svc: Svc) -> dict[str, Any]:
     assistant = await fetch(svc, Kind.assistant, assistant_id)
+    await check_tool_resources(svc, body.tool_resources)
     changes = body.model_dump(exclude_unset=True, exclude={"reasoning_effort"})
     assistant = checked(Assistant, {**assistant, **changes})
     await svc.store.save(Kind.assistant, assistant)

@@ -23,6 +23,7 @@ from ..engine.runner import RunEngine
 from ..errors import not_found
 from ..settings import ServerSettings
 from ..store import Kind, Page, Store
+from ..store.files import FileStore
 from ..store.tables import DEFAULT_PROJECT
 from ..wire import list_object
 
@@ -32,13 +33,19 @@ class Services:
     settings: ServerSettings
     store: Store
     engine: RunEngine
+    files: FileStore
     project: str = DEFAULT_PROJECT
 
 
 def services(request: Request, project: Annotated[str, Depends(request_project)]) -> Services:
-    """This request's services: the store is a view of the caller's project."""
+    """This request's services: the store and files are views of the caller's project."""
     app_services: Services = request.app.state.services
-    return replace(app_services, store=app_services.store.scoped(project), project=project)
+    return replace(
+        app_services,
+        store=app_services.store.scoped(project),
+        files=app_services.files.scoped(project),
+        project=project,
+    )
 
 
 Svc = Annotated[Services, Depends(services)]

@@ -11,6 +11,7 @@ from ..schemas import MessageCreate, MetadataUpdate
 from ..store import Kind
 from ..wire import checked, deleted_object, user_message
 from .common import Lister, Svc, fetch, fetch_in_thread, list_page
+from .file_refs import check_message
 
 router = APIRouter(prefix="/threads/{thread_id}/messages", tags=["messages"])
 
@@ -18,6 +19,7 @@ router = APIRouter(prefix="/threads/{thread_id}/messages", tags=["messages"])
 @router.post("")
 async def create_message(thread_id: str, body: MessageCreate, svc: Svc) -> dict[str, Any]:
     await fetch(svc, Kind.thread, thread_id)
+    await check_message(svc, body)
     async with svc.engine.thread_lock(thread_id):
         await svc.engine.check_unlocked(thread_id, adding_message=True)
         message = user_message(thread_id, body)

@@ -15,6 +15,7 @@ from ..schemas import MessageCreate, MetadataUpdate, RunCreate, RunOptions, Subm
 from ..store import Kind
 from ..wire import checked, run_object, user_message
 from .common import Lister, Services, Svc, event_stream, fetch, fetch_in_thread, list_page
+from .file_refs import check_messages
 
 router = APIRouter(prefix="/threads/{thread_id}/runs", tags=["runs"])
 
@@ -74,6 +75,7 @@ async def launch_run(
 @router.post("")
 async def create_run(thread_id: str, body: RunCreate, svc: Svc) -> Response:
     await fetch(svc, Kind.thread, thread_id)
+    await check_messages(svc, body.additional_messages, "additional_messages")
     return await launch_run(
         svc, thread_id, body, additional_messages=body.additional_messages or []
     )

@@ -13,14 +13,17 @@ from ..schemas import ThreadCreate, ThreadCreateAndRun, ThreadUpdate
 from ..store import Kind
 from ..wire import checked, deleted_object, thread_object, user_message
 from .common import Services, Svc, fetch
+from .file_refs import check_messages, check_tool_resources
 from .runs import launch_run
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 
 
 async def new_thread(
-    svc: Services, body: ThreadCreate, tool_resources: Any = None
+    svc: Services, body: ThreadCreate, tool_resources: Any = None, *, param: str = ""
 ) -> dict[str, Any]:
+    await check_tool_resources(svc, body.tool_resources, f"{param}tool_resources")
+    await check_messages(svc, body.messages, f"{param}messages")
     thread = thread_object(
         metadata=body.metadata, tool_resources=body.tool_resources or tool_resources
     )
@@ -42,7 +45,10 @@ async def create_thread(svc: Svc, body: ThreadCreate | None = None) -> dict[str,
 @router.post("/runs")
 async def create_thread_and_run(body: ThreadCreateAndRun, svc: Svc) -> Response:
     await fetch(svc, Kind.assistant, body.assistant_id)
-    thread = await new_thread(svc, body.thread or ThreadCreate(), body.tool_resources)
+    await check_tool_resources(svc, body.tool_resources)
+    thread = await new_thread(
+        svc, body.thread or ThreadCreate(), body.tool_resources, param="thread."
+    )
     return await launch_run(svc, thread["id"], body, first_events=[Event("thread.created", thread)])
 
 
@@ -54,6 +60,7 @@ async def retrieve_thread(thread_id: str, svc: Svc) -> dict[str, Any]:
 @router.post("/{thread_id}")
 async def modify_thread(thread_id: str, body: ThreadUpdate, svc: Svc) -> dict[str, Any]:
     thread = await fetch(svc, Kind.thread, thread_id)
+    await check_tool_resources(svc, body.tool_resources)
     thread = checked(Thread, {**thread, **body.model_dump(exclude_unset=True)})
     await svc.store.save(Kind.thread, thread)
     return thread

@@ -19,7 +19,7 @@ import asyncio
 import copy
 import enum
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -162,6 +162,11 @@ class Store:
                 raise StoreUnavailable(f"{type(cause).__name__}: {cause}"[:300]) from error
             raise
 
+    def session(self, *, write: bool) -> AbstractAsyncContextManager[AsyncSession]:
+        """A transaction for stores built on this one (blobs, files), unscoped by project;
+        ``write`` ones are serialized on SQLite like every write here."""
+        return self._session(write=write)
+
     # -- single objects ---------------------------------------------------------------
 
     async def insert(self, kind: Kind, data: dict[str, Any], **columns: Any) -> None:
@@ -221,13 +226,6 @@ class Store:
                 delete(ThreadRow).where(ThreadRow.id == thread_id, *self._mine(ThreadRow))
             )
             return bool(getattr(result, "rowcount", 0))
-
-    async def file_content(self, file_id: str) -> bytes | None:
-        async with self._session(write=False) as s:
-            content = await s.scalar(
-                select(FileRow.content).where(FileRow.id == file_id, *self._mine(FileRow))
-            )
-            return bytes(content) if content is not None else None
 
     # -- lists ------------------------------------------------------------------------
 

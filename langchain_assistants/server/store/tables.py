@@ -65,7 +65,19 @@ class StepRow(_Row, Base):
 
 
 class FileRow(_Row, Base):
-    """A file the server made (code-interpreter images); its bytes are kept with it."""
+    """A file's metadata (uploads and files runs make); its bytes are in the blob store."""
 
     __tablename__ = "files"
-    content: Mapped[bytes] = mapped_column(LargeBinary)
+    # The default fills rows of databases from before uploads (all files were figures).
+    purpose: Mapped[str] = mapped_column(String(32), index=True, server_default="assistants_output")
+
+
+class FileBlobRow(Base):
+    """One chunk of a file's bytes, for the database blob store (see ``store/blobs.py``)."""
+
+    __tablename__ = "file_blobs"
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    blob_key: Mapped[str] = mapped_column(String(96), index=True)
+    part: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[int] = mapped_column(BigInteger)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
