@@ -77,6 +77,14 @@ class ServerProcess:
     def open_fds(self) -> int:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
 
+    def fd_targets(self) -> list[str]:
+        """What each open descriptor points at (for a failure message)."""
+        targets = []
+        for fd in sorted(os.listdir(f"/proc/{self.pid}/fd"), key=int):
+            with contextlib.suppress(OSError):
+                targets.append(os.readlink(f"/proc/{self.pid}/fd/{fd}"))
+        return targets
+
 
 @contextlib.contextmanager
 def cli_server(db: Path, model: str, *extra: str) -> Iterator[ServerProcess]:

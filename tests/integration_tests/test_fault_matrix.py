@@ -553,6 +553,12 @@ def test_cancel_racing_completion_ends_exactly_one_way(
 # -- 8. bounded soak -------------------------------------------------------------------
 
 
+# The database pool may end holding a few more idle connections than after the warm-up
+# (up to its size; a SQLite connection is 3 descriptors); a leak per turn or per
+# conversation would add hundreds.
+FD_SLACK = 10
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)  # bounded inside too: 90 s warm-up, 180 s main phase at most
 def test_soak_fifty_conversations_memory_and_fds_flat(tmp_path: Path) -> None:
@@ -621,15 +627,17 @@ def test_soak_fifty_conversations_memory_and_fds_flat(tmp_path: Path) -> None:
         assert asyncio.run(phase(3, 90)) == 150  # warm-up: pools, caches, imports
         time.sleep(1.0)
         base_rss, base_fds = srv.rss_kb(), settled_fds()
+        base_targets = srv.fd_targets()
         started = time.monotonic()
         assert asyncio.run(phase(15, 180)) == 750
         elapsed = time.monotonic() - started
         time.sleep(1.0)
-        end_fds = settled_fds(base_fds + 5)
+        end_fds = settled_fds(base_fds + FD_SLACK)
         end_rss = srv.rss_kb()
+        end_targets = srv.fd_targets()
     print(
         f"soak: 750 turns by 50 conversations in {elapsed:.1f} s; "
         f"RSS {base_rss / 1024:.1f} -> {end_rss / 1024:.1f} MiB, fds {base_fds} -> {end_fds}"
     )
-    assert end_fds <= base_fds + 5, (base_fds, end_fds)
+    assert end_fds <= base_fds + FD_SLACK, (base_targets, end_targets)
     assert end_rss < base_rss * 1.3, (base_rss, end_rss)
