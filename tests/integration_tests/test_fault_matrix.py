@@ -415,6 +415,63 @@ def test_postgresql_restarted_under_the_server(tmp_path: Path) -> None:
         assert len(c.beta.threads.messages.list(thread.id).data) == 2
 
 
+def test_outage_between_the_writes_of_submit_tool_outputs(
+    postgres: PostgresCluster, tmp_path: Path
+) -> None:
+    """The database fails the run's save after the step's outputs were stored (a trigger
+    raising a connection-class error): 503, and the retried submit goes through."""
+    model = write_script(
+        tmp_path / "submit.json",
+        [
+            {
+                "match": "",
+                "turns": [
+                    {"tool_calls": [{"name": "get_time", "args": {}}]},
+                    {"content": "It is {last_tool_output}."},
+                ],
+            }
+        ],
+    )
+    url = postgres.create_database("faults_submit")
+    with (
+        start_server(db=url, model=model, sandbox_dir=tmp_path / "sandbox") as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        assistant = c.beta.assistants.create(model="gpt-4o", tools=WEATHER_TOOLS)
+        thread = c.beta.threads.create(messages=[{"role": "user", "content": "time?"}])
+        run = c.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
+        assert run.status == "requires_action" and run.required_action is not None
+        (call,) = run.required_action.submit_tool_outputs.tool_calls
+        postgres.psql(
+            "CREATE FUNCTION refuse_queue() RETURNS trigger AS $$ BEGIN "
+            "RAISE EXCEPTION 'injected outage' USING ERRCODE = '08006'; END $$ LANGUAGE plpgsql;"
+            "CREATE TRIGGER refuse_queue BEFORE UPDATE ON runs FOR EACH ROW "
+            "WHEN (NEW.status = 'queued') EXECUTE FUNCTION refuse_queue();",
+            dbname="faults_submit",
+        )
+        outputs: Any = [{"tool_call_id": call.id, "output": "noon"}]
+        assert_database_unavailable(
+            lambda: c.beta.threads.runs.submit_tool_outputs(
+                run.id, thread_id=thread.id, tool_outputs=outputs
+            )
+        )
+        assert c.beta.threads.runs.retrieve(run.id, thread_id=thread.id).status == (
+            "requires_action"
+        )
+        postgres.psql("DROP TRIGGER refuse_queue ON runs", dbname="faults_submit")
+        done = c.beta.threads.runs.submit_tool_outputs_and_poll(
+            run_id=run.id, thread_id=thread.id, tool_outputs=outputs
+        )
+        assert done.status == "completed"
+        assert text_of(c.beta.threads.messages.list(thread.id, limit=1).data[0]) == "It is noon."
+        (tool_step,) = [
+            s
+            for s in c.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+            if s.step_details.type == "tool_calls"
+        ]
+        assert tool_step.status == "completed"
+
+
 # -- 5. clients racing to start runs on one thread -------------------------------------
 
 

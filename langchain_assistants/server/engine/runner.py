@@ -274,9 +274,7 @@ class RunEngine:
                     "outputs of this required action in one request.",
                     param="tool_outputs",
                 )
-            step = next(
-                s for s in await self.store.open_steps(run["id"]) if s["type"] == "tool_calls"
-            )
+            step = await self._awaiting_step(run["id"])
             calls = []
             for call in step["step_details"]["tool_calls"]:
                 if call["type"] == "function" and call["id"] in given:
@@ -301,6 +299,13 @@ class RunEngine:
             self.publish(run["id"], "thread.run.queued", queued)
             self.start(queued)
             return queued
+
+    async def _awaiting_step(self, run_id: str) -> dict[str, Any]:
+        """The tool-calls step whose outputs a ``requires_action`` run waits for. It is
+        normally open; a submit cut short by a database outage may have stored it completed
+        without queueing the run, and the retried submit must find it all the same."""
+        steps = await self.store.page(Kind.step, limit=100, order="desc", run_id=run_id)
+        return next(s for s in steps.items if s["type"] == "tool_calls")
 
     async def cancel(self, run: dict[str, Any]) -> dict[str, Any]:
         run = await self.get_run(run["id"]) or run
