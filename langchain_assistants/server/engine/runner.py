@@ -168,7 +168,9 @@ class RunEngine:
         return _lock_for(self._thread_locks, thread_id)
 
     async def get_run(self, run_id: str) -> dict[str, Any] | None:
-        if run_id in self._live:
+        # While a run's end is being recorded (perhaps waiting out a database outage) the
+        # stored run is the truth: it ends, and unlocks its thread, once that is stored.
+        if run_id in self._live and run_id not in self._ending:
             return dict(self._live[run_id])
         run = await self.store.get(Kind.run, run_id)
         return await self.refresh(run) if run else None
@@ -194,9 +196,10 @@ class RunEngine:
             task = self._tasks.get(run["id"])
             if task is None:
                 return await self._stop(current, "expired")
-            if run["id"] not in self._ending:
-                self._live[run["id"]]["status"] = "expired"
-                task.cancel()
+            if run["id"] in self._ending:
+                return current  # its task is recording how it ended; do not wait for that
+            self._live[run["id"]]["status"] = "expired"
+            task.cancel()
             with contextlib.suppress(BaseException):
                 await task
             return await self.store.get(Kind.run, run["id"]) or current
