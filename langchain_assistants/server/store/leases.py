@@ -12,6 +12,7 @@ process scans at a time, and skips rows another transaction holds (``SKIP LOCKED
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from sqlalchemy import and_, or_, select, text, update
 
 from ..wire import ACTIVE_RUN_STATUSES, checked
 from .repository import Store
-from .tables import RunRow
+from .tables import RunRow, StepRow
 
 #: The LISTEN/NOTIFY channel on which a run's owner hears that its run changed elsewhere
 #: (a cancel); the payload is the run id.
@@ -65,9 +66,11 @@ async def claim_waiting(
     owner: str,
     lease_ms: int,
     transcript: list[dict[str, Any]],
+    step: dict[str, Any],
 ) -> bool:
-    """Move a ``requires_action`` run to ``queued`` under ``owner`` (who then executes it):
-    False if it is no longer waiting (another request, maybe on another process, won)."""
+    """Move a ``requires_action`` run to ``queued`` under ``owner`` (who then executes it)
+    and store its tool step with the outputs, in one transaction: False (nothing written)
+    if it is no longer waiting (another request, maybe on another process, won)."""
     async with store.session(write=True) as s:
         result = await s.execute(
             update(RunRow)
@@ -80,7 +83,10 @@ async def claim_waiting(
                 lease_until=now_ms() + lease_ms,
             )
         )
-        return bool(getattr(result, "rowcount", 0))
+        if not getattr(result, "rowcount", 0):
+            return False
+        await s.execute(update(StepRow).where(StepRow.id == step["id"]).values(data=step))
+        return True
 
 
 async def claim_orphans(
@@ -90,11 +96,14 @@ async def claim_orphans(
     *,
     every_active: bool = False,
     run_id: str | None = None,
+    executing: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """Claim the runs to finish: active runs whose lease lapsed, and waiting ones past
     their expiry; with ``every_active`` (start-up of a single-process SQLite server) all
-    active runs; with ``run_id`` only that one. One process at a time sweeps (advisory
-    lock on PostgreSQL), and rows another transaction holds are skipped."""
+    active runs; with ``run_id`` only that one. ``executing``: runs the caller executes
+    itself (a lease can lapse while the database was away; they are still alive). One
+    process at a time sweeps (advisory lock on PostgreSQL), and rows another transaction
+    holds are skipped."""
     at = now_ms()
     async with store.session(write=True) as s:
         if not store.is_sqlite and run_id is None:
@@ -106,6 +115,8 @@ async def claim_orphans(
         query = select(RunRow.id).where(RunRow.status.in_(ACTIVE_RUN_STATUSES))
         if run_id is not None:
             query = query.where(RunRow.id == run_id)
+        if executing:
+            query = query.where(RunRow.id.not_in(list(executing)))
         if not every_active:
             query = query.where(
                 _lapsed(at),
