@@ -148,6 +148,7 @@ class Results:
     throughput: list[ThroughputRow]
     sizes: dict[str, object]
     elapsed: float = 0.0
+    retrieval: Any = None  # retrieval.RetrievalResults (section 7)
     uploads: list[Any] | None = None  # uploads.UploadRow (section 8)
 
 

@@ -1,6 +1,8 @@
-"""Test helpers: a deterministic scripted chat model for tests and offline demos, and a
-throwaway PostgreSQL cluster (``langchain_assistants.testing.postgres``; imported on demand)."""
+"""Test helpers: a deterministic scripted chat model and embeddings for tests and offline
+demos, and a throwaway PostgreSQL cluster (``langchain_assistants.testing.postgres``;
+imported on demand)."""
 
+from .embeddings import HashingEmbeddings
 from .scripted import (
     Script,
     ScriptedChatModel,
@@ -9,6 +11,7 @@ from .scripted import (
 )
 
 __all__ = [
+    "HashingEmbeddings",
     "Script",
     "ScriptedChatModel",
     "ScriptedModelError",

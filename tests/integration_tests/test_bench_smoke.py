@@ -24,6 +24,7 @@ HEADINGS = (
     "## 4. Cost vs thread length",
     "## 5. Concurrency",
     "## 6. Server throughput",
+    "## 7. Retrieval (vector stores)",
     "## 8. File uploads",
     "## What looks slow",
 )
