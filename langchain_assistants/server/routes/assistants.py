@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from openai.types.beta import Assistant, AssistantDeleted
+from openai.types.beta.assistant import ToolResources
 
 from ..schemas import AssistantCreate, AssistantUpdate
 from ..store import Kind
@@ -13,6 +14,7 @@ from ..wire import assistant_object, checked, deleted_object
 from .common import Lister, Svc, fetch, list_page
 from .file_refs import check_tool_resources
 from .openapi import ListPage, documented
+from .tool_resources import resolve_tool_resources
 
 router = APIRouter(prefix="/assistants", tags=["assistants"])
 
@@ -20,6 +22,8 @@ router = APIRouter(prefix="/assistants", tags=["assistants"])
 @router.post("", **documented(Assistant, by_id=False, body=True))
 async def create_assistant(body: AssistantCreate, svc: Svc) -> dict[str, Any]:
     await check_tool_resources(svc, body.tool_resources)
+    resources = await resolve_tool_resources(svc, body.tool_resources, "assistant")
+    body.tool_resources = None if resources is None else ToolResources.model_validate(resources)
     assistant = assistant_object(body)
     await svc.store.insert(Kind.assistant, assistant)
     return assistant
@@ -40,6 +44,10 @@ async def modify_assistant(assistant_id: str, body: AssistantUpdate, svc: Svc) -
     assistant = await fetch(svc, Kind.assistant, assistant_id)
     await check_tool_resources(svc, body.tool_resources)
     changes = body.model_dump(exclude_unset=True, exclude={"reasoning_effort"})
+    if "tool_resources" in changes:
+        changes["tool_resources"] = await resolve_tool_resources(
+            svc, body.tool_resources, "assistant"
+        )
     assistant = checked(Assistant, {**assistant, **changes})
     await svc.store.save(Kind.assistant, assistant)
     return assistant
