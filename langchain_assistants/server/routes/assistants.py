@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 from openai.types.beta import Assistant, AssistantDeleted
+from openai.types.beta.assistant import ToolResources
 
 from ..schemas import AssistantCreate, AssistantUpdate
 from ..store import Kind
@@ -22,7 +23,8 @@ router = APIRouter(prefix="/assistants", tags=["assistants"])
 async def create_assistant(body: AssistantCreate, svc: Svc) -> dict[str, Any]:
     await check_tool_resources(svc, body.tool_resources)
     resources = await resolve_tool_resources(svc, body.tool_resources, "assistant")
-    assistant = checked(Assistant, {**assistant_object(body), "tool_resources": resources})
+    body.tool_resources = None if resources is None else ToolResources.model_validate(resources)
+    assistant = assistant_object(body)
     await svc.store.insert(Kind.assistant, assistant)
     return assistant
 

@@ -67,6 +67,16 @@ class ListPage(BaseModel, Generic[T]):
     has_more: bool
 
 
+class ResultsPage(BaseModel, Generic[T]):
+    """A page of vector-store results: search results or a file's parsed content."""
+
+    object: Literal["vector_store.search_results.page", "vector_store.file_content.page"]
+    data: list[T]
+    has_more: bool
+    next_page: str | None
+    search_query: list[str] | None = None
+
+
 class ErrorEnvelope(BaseModel):
     """Every error: ``{"error": {"message", "type", "param", "code"}}``."""
 
@@ -132,7 +142,9 @@ def finish_openapi(app: FastAPI) -> None:
         for path, operations in schema.get("paths", {}).items():
             for method, operation in operations.items():
                 _only_documented_model(operation)
-                _list_errors(operation, by_id="{" in path, body=method in ("post", "put", "patch"))
+                body = method in ("post", "put", "patch")
+                # a body can name objects too (assistant_id, file_ids): it may answer 404
+                _list_errors(operation, by_id=body or "{" in path, body=body)
         components["securitySchemes"] = {"apiKey": {"type": "http", "scheme": "bearer"}}
         schema["security"] = [{"apiKey": []}]
         app.openapi_schema = schema

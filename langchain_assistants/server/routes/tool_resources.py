@@ -92,10 +92,7 @@ def searchable_files(messages: Sequence[MessageCreate]) -> list[str]:
     searchable: list[str] = []
     for message in messages:
         for attachment in message.attachments or []:
-            types = [
-                tool.get("type") if isinstance(tool, dict) else getattr(tool, "type", None)
-                for tool in attachment.tools or []
-            ]
+            types = [tool.type for tool in attachment.tools or []]
             if "file_search" in types and attachment.file_id not in searchable:
                 searchable.append(attachment.file_id)
     return searchable
