@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install bubblewrap browser postgres fault-tools test test-postgres unit integration lint format type serve demo bench clean notebook
+.PHONY: help install bubblewrap browser postgres-server fault-tools test test-postgres unit integration lint format type serve demo bench clean notebook
 
 help: ## Show this help (every target)
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
-install: bubblewrap $(STAMP) browser postgres fault-tools ## Create .venv (package, extras, dev tools); bubblewrap, chromium, PostgreSQL
+install: bubblewrap $(STAMP) browser postgres-server fault-tools ## Create .venv (package, every extra, dev tools); bubblewrap, chromium, PostgreSQL
 
 bubblewrap: ## Install bubblewrap (bwrap), the code_interpreter sandbox (apt-get, as root)
 	@if command -v bwrap >/dev/null 2>&1; then :; \
@@ -38,7 +38,7 @@ browser: ## Install chromium + chromium-driver when missing (as root, with apt-g
 
 # The suite starts its own throwaway PostgreSQL cluster, so the server programs (initdb, pg_ctl)
 # must be installed: from Debian's `postgresql` package when we are root (or have sudo).
-postgres: ## Install PostgreSQL's server programs (Debian package `postgresql`) if missing
+postgres-server: ## Install PostgreSQL's server programs (Debian package `postgresql`) if missing
 	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null; then :; \
 	elif ! command -v apt-get >/dev/null; then \
 	  echo "PostgreSQL (initdb, pg_ctl) is missing: install it with your package manager"; exit 1; \
@@ -58,7 +58,7 @@ fault-tools: ## Install chattr and mount (Debian e2fsprogs, mount) if missing
 	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq e2fsprogs mount; \
 	else echo "chattr/mount are missing: install e2fsprogs and mount"; exit 1; fi
 
-test: $(STAMP) browser postgres fault-tools ## Unit + integration tests on SQLite, then integration tests on PostgreSQL
+test: $(STAMP) browser postgres-server fault-tools ## Unit + integration tests on SQLite, then integration tests on PostgreSQL
 	$(PY) -m pytest -q tests
 	$(PY) -m pytest -q tests/integration_tests --db postgres
 
