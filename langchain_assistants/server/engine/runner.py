@@ -38,6 +38,7 @@ from .message_images import image_urls
 from .models import ModelResolver, with_sampling
 from .recorder import RunRecorder
 from .run_log import log_run_end, log_run_start
+from .thread_history import ThreadHistory
 from .tools import model_tool_choice, model_tools
 from .turn import ModelTurn
 
@@ -93,6 +94,7 @@ class RunEngine:
         self.code_files = CodeFiles(store, files, max_file_bytes=settings.max_file_bytes)
         self.bus = EventBus()
         self.recorder = RunRecorder(store, self.bus)
+        self.history = ThreadHistory(store)
         # Tools the server executes itself, by the function name the model calls.
         self.hosted: dict[str, HostedTool] = {
             tool.name: tool for tool in (CodeInterpreter(settings, self.code_files),)
@@ -384,10 +386,10 @@ class RunEngine:
     async def _loop(self, run: dict[str, Any], recorder: RunRecorder) -> None:
         check_available(run["tools"], self.hosted)
         model = with_sampling(self.models.resolve(run["model"]), run)
-        thread_messages = await self.store.thread_messages(run["thread_id"], exclude_run=run["id"])
+        history = await self.history.scoped(recorder.project).load(run)
         code_files = self.code_files.scoped(recorder.project)  # the run's project's files
-        note = await code_files.tool_note(run, thread_messages)
-        images = await image_urls(code_files.files, thread_messages)
+        note = await code_files.tool_note(run, history.messages)
+        images = await image_urls(code_files.files, history.messages)
         tools = model_tools(run["tools"], code_interpreter_note=note)
         choice = model_tool_choice(run["tool_choice"])
         bound: Any = model
@@ -401,7 +403,7 @@ class RunEngine:
         outputs = RunOutputs.from_transcript(transcript)
         while True:
             turn = ModelTurn(recorder, run, outputs=outputs)
-            await turn.stream(bound, build_prompt(run, thread_messages, transcript, images))
+            await turn.stream(bound, build_prompt(run, history.as_prompt(images), transcript))
             turn_usage = turn.usage
             usage = add_usage(usage, turn_usage)
             calls = turn.tool_calls

@@ -238,20 +238,46 @@ class Store:
         # cursor past the end.
         return int(seq) if seq is not None else -1
 
+    def _shown_messages(self, thread_id: str, exclude_run: str | None) -> list[Any]:
+        """WHERE clauses: a thread's messages, without those of run ``exclude_run``."""
+        clauses = [MessageRow.thread_id == thread_id, *self._mine(MessageRow)]
+        if exclude_run is not None:
+            clauses.append((MessageRow.run_id != exclude_run) | (MessageRow.run_id.is_(None)))
+        return clauses
+
     async def thread_messages(
-        self, thread_id: str, *, exclude_run: str | None = None
+        self, thread_id: str, *, exclude_run: str | None = None, last: int | None = None
     ) -> list[dict[str, Any]]:
-        """Every message of a thread in creation order (the model's context)."""
+        """A thread's messages in creation order (the model's context); ``last``: only the
+        newest ``last`` of them (read with a LIMIT, not filtered afterwards)."""
+        query = select(MessageRow.data).where(*self._shown_messages(thread_id, exclude_run))
         async with self._session(write=False) as s:
-            query = select(MessageRow.data).where(
-                MessageRow.thread_id == thread_id, *self._mine(MessageRow)
-            )
-            if exclude_run is not None:
-                query = query.where(
-                    (MessageRow.run_id != exclude_run) | (MessageRow.run_id.is_(None))
-                )
+            if last is None:
+                rows = list((await s.scalars(query.order_by(MessageRow.seq.asc()))).all())
+            else:
+                newest = query.order_by(MessageRow.seq.desc()).limit(last)
+                rows = list((await s.scalars(newest)).all())
+                rows.reverse()
+            return [dict(r) for r in rows]
+
+    async def messages_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
+        """The messages with these ids, in creation order."""
+        if not ids:
+            return []
+        query = select(MessageRow.data).where(MessageRow.id.in_(ids), *self._mine(MessageRow))
+        async with self._session(write=False) as s:
             rows = (await s.scalars(query.order_by(MessageRow.seq.asc()))).all()
             return [dict(r) for r in rows]
+
+    async def thread_message_ids(
+        self, thread_id: str, *, exclude_run: str | None = None
+    ) -> list[str]:
+        """The ids of ``thread_messages`` in the same order: a cheap check that a cached
+        copy of them is current (ids are never reused; a message's content never changes
+        once its run has ended, and the API's modify only changes metadata)."""
+        query = select(MessageRow.id).where(*self._shown_messages(thread_id, exclude_run))
+        async with self._session(write=False) as s:
+            return list((await s.scalars(query.order_by(MessageRow.seq.asc()))).all())
 
     # -- runs -------------------------------------------------------------------------
 
