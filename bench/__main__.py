@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import contenders as c
-from . import load, machine, report, scenarios, uploads
+from . import load, machine, process, report, scenarios, uploads
 from .fixtures import create_assistants, write_script
 from .results import Cell, Results, ThroughputRow
 from .scenarios import log
@@ -100,6 +100,15 @@ def run(sizes: Sizes, mode: str) -> Results:
             sqlite = asyncio.run(_throughput(base_url, assistants.fast, sizes))
         throughput = [ThroughputRow("SQLite", cell) for cell in sqlite]
         throughput += _postgres(os.environ.get(POSTGRES_ENV), model_50, model_0, sizes)
+        in_process = process.run_all(
+            sqlite_db=f"{tmp}/process.db",
+            postgres_url=os.environ.get(POSTGRES_ENV),
+            model=model_0,
+            workdir=Path(tmp),
+            turns=sizes.process_turns,
+            lengths=sizes.process_lengths,
+            log=log,
+        )
         log("8. file uploads")
         uploaded = uploads.run(sizes, Path(tmp), log)
     info["load average at end"] = machine.load_now()
@@ -114,6 +123,7 @@ def run(sizes: Sizes, mode: str) -> Results:
         sizes=sizes.describe(),
         elapsed=time.perf_counter() - started,
         uploads=uploaded,
+        process=in_process,
     )
 
 

@@ -13,8 +13,10 @@ messages (seeded untimed), so it shows what a turn costs per earlier message.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -26,6 +28,7 @@ from pathlib import Path
 import httpx
 
 from .fixtures import TEXT_PROMPT
+from .markdown import table
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -83,8 +86,10 @@ class ServerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("LANGCHAIN_ASSISTANTS_")}
         self._log = open(workdir / f"server-{self.port}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "langchain_assistants", "serve", "--port", str(self.port)]
-            + ["--db", db, "--model", model, "--code-interpreter", "unsafe-local", *extra],
+            [
+                *(sys.executable, "-m", "langchain_assistants", "serve", "--port", str(self.port)),
+                *("--db", db, "--model", model, "--code-interpreter", "unsafe-local", *extra),
+            ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -156,6 +161,15 @@ def _measure(
     return ProcessRow(label, turns, wall, cpu)
 
 
+def _checkpoint(db: str) -> None:
+    """Copy SQLite's write-ahead log into the database file now (untimed), so the seeding's
+    writes are not checkpointed, at the server's cost, during a measured turn."""
+    if "://" in db:
+        return
+    with contextlib.closing(sqlite3.connect(db, timeout=30)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 def _assistant(client: httpx.Client, model: str) -> str:
     response = client.post(
         "/assistants", json={"model": model, "name": "bench process", "instructions": "Be brief."}
@@ -178,13 +192,15 @@ def _seed(client: httpx.Client, earlier: int) -> str:
 
 
 def measure(
-    *, db: str, model: str, workdir: Path, label: str, turns: int, lengths: tuple[int, ...]
+    *, db: str, model: str, workdir: Path, turns: int, lengths: tuple[int, ...]
 ) -> list[ProcessRow]:
-    """New-thread turns, then one turn per thread of each length, on one server process."""
+    """New-thread turns, then turns on threads of each length, on one server process:
+    the first run on a thread (nothing of it read yet by this process) and the next run
+    after one earlier run (the usual case in a conversation)."""
     rows = []
     with server_process(db=db, model=model, workdir=workdir) as server, _client(server) as http:
         assistant = _assistant(http, model)
-        new_thread = {
+        new_thread: dict[str, object] = {
             "assistant_id": assistant,
             "thread": {"messages": [{"role": "user", "content": TEXT_PROMPT}]},
         }
@@ -193,17 +209,94 @@ def measure(
             return lambda: _stream(http, "/threads/runs", new_thread)
 
         _measure(server, "warm-up", max(3, turns // 5), new_thread_turn)
-        rows.append(_measure(server, f"{label}: new thread", turns, new_thread_turn))
+        rows.append(_measure(server, "new thread", turns, new_thread_turn))
+        body: dict[str, object] = {
+            "assistant_id": assistant,
+            "additional_messages": [{"role": "user", "content": TEXT_PROMPT}],
+        }
+        reps = max(3, turns // 4)
         for earlier in lengths:
 
-            def existing(n: int = earlier) -> Callable[[], None]:
+            def fresh(n: int = earlier) -> Callable[[], None]:
                 thread_id = _seed(http, n)
-                body = {
-                    "assistant_id": assistant,
-                    "additional_messages": [{"role": "user", "content": TEXT_PROMPT}],
-                }
+                _checkpoint(db)
                 return lambda: _stream(http, f"/threads/{thread_id}/runs", body)
 
-            reps = max(3, turns // 4)
-            rows.append(_measure(server, f"{label}: thread of {earlier} messages", reps, existing))
+            def next_turn(n: int = earlier) -> Callable[[], None]:
+                thread_id = _seed(http, n)
+                _stream(http, f"/threads/{thread_id}/runs", body)  # untimed: the previous turn
+                _checkpoint(db)
+                return lambda: _stream(http, f"/threads/{thread_id}/runs", body)
+
+            rows.append(_measure(server, f"{earlier} earlier messages, first run", reps, fresh))
+            rows.append(_measure(server, f"{earlier} earlier messages, next run", reps, next_turn))
     return rows
+
+
+@dataclass
+class ProcessSection:
+    """Section 7's rows per database (``rows`` empty and ``note`` set when not run)."""
+
+    database: str
+    rows: list[ProcessRow]
+    note: str = ""
+
+
+def run_all(
+    *,
+    sqlite_db: str,
+    postgres_url: str | None,
+    model: str,
+    workdir: Path,
+    turns: int,
+    lengths: tuple[int, ...],
+    log: Callable[[str], None],
+) -> list[ProcessSection]:
+    """Section 7 on SQLite, and on PostgreSQL when ``postgres_url`` is given."""
+    sections = []
+    for database, db in (("SQLite", sqlite_db), ("PostgreSQL", postgres_url)):
+        if db is None:
+            sections.append(ProcessSection(database, [], "not run: BENCH_POSTGRES_URL is not set"))
+            continue
+        log(f"7. server in its own process ({database})")
+        try:
+            rows = measure(db=db, model=model, workdir=workdir, turns=turns, lengths=lengths)
+        except (RuntimeError, httpx.HTTPError) as exc:
+            sections.append(ProcessSection(database, [], f"not run: {exc}"))
+            continue
+        sections.append(ProcessSection(database, rows))
+    return sections
+
+
+def section(sections: list[ProcessSection] | None) -> list[str]:
+    """The report's section 7."""
+    lines = [
+        "## 7. Server in its own process",
+        "",
+        "`langchain-assistants serve` as a child process (zero-delay scripted model, log level "
+        "info); one streamed run at a time over raw HTTP, read to its end. *Server CPU/turn* "
+        "is the child's CPU time during the turns (`/proc/PID/task/*/schedstat`), so no "
+        "client work and no shared GIL is counted; turns/s is one turn at a time (1 / "
+        "latency). *first run*: a thread of n earlier messages seeded (untimed), then its "
+        "first run; *next run*: one untimed run first, then the measured one (the usual "
+        "case in a conversation: this process has read the thread before). Workers 1/2/4 "
+        "on PostgreSQL: not measured here (`serve --workers` is not in this branch).",
+        "",
+    ]
+    rows = []
+    for part in sections or []:
+        if not part.rows:
+            rows.append((part.database, "-", "-", "-", "-", part.note))
+        for row in part.rows:
+            rows.append(
+                (
+                    part.database,
+                    row.label,
+                    str(row.turns),
+                    f"{row.turns_per_s:.1f}",
+                    f"{row.cpu_per_turn * 1000:.1f}",
+                    row.note,
+                )
+            )
+    header = ["database", "turn", "turns", "turns/s", "server CPU/turn (ms)", "note"]
+    return lines + table(header, rows) + [""]

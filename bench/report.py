@@ -6,7 +6,7 @@ import math
 import time
 from collections import Counter
 
-from . import findings, targets, uploads
+from . import findings, process, targets, uploads
 from .contenders import FLOOR, LEGACY, NAMES, ORDER, OURS
 from .markdown import errors, num, table
 from .results import Cell, LengthRow, Results, Samples, by_level
@@ -342,6 +342,7 @@ def render(results: Results) -> str:
     lines += _lengths(results.lengths)
     lines += _concurrency(results)
     lines += _throughput(results)
+    lines += process.section(results.process)
     lines += uploads.section(results.uploads)
     lines += findings.section(results)
     return "\n".join(lines).rstrip() + "\n"

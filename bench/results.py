@@ -149,6 +149,7 @@ class Results:
     sizes: dict[str, object]
     elapsed: float = 0.0
     uploads: list[Any] | None = None  # uploads.UploadRow (section 8)
+    process: list[Any] | None = None  # process.ProcessSection (section 7)
 
 
 def by_level(cells: list[Cell]) -> dict[int, dict[str, Cell]]:

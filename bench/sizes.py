@@ -26,6 +26,9 @@ class Sizes:
     throughput_s: float = 15.0
     #: File sizes uploaded (and downloaded) per blob store, in MiB.
     upload_mib: tuple[int, ...] = (50, 200)
+    #: Section 7 (server in its own process): new-thread turns; turns per thread length.
+    process_turns: int = 60
+    process_lengths: tuple[int, ...] = (10, 100, 1000)
 
     def turns_each(self, clients: int, *, legacy: bool) -> int:
         """Turns each conversation runs back to back in a concurrency cell."""
@@ -53,4 +56,6 @@ QUICK = Sizes(
     throughput_warmup_s=0.5,
     throughput_s=2.0,
     upload_mib=(4, 16),
+    process_turns=8,
+    process_lengths=(10, 50),
 )

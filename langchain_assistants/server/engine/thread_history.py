@@ -7,9 +7,11 @@ decoding and message objects per run, so:
 - ``last_messages`` truncation reads only the newest n rows (a LIMIT), unless the run has
   ``code_interpreter``, whose files note needs every message's attachments;
 - otherwise this process keeps the thread's messages and their conversion, and checks
-  them against the database before each use by reading only the ids of the thread's
-  messages (ids are never reused, a message's content is final once its run has ended,
-  and the API's modify changes only metadata, which the prompt does not show). So several
+  them against the database before each use with one small query: the number of the
+  thread's messages and the id of the newest (``Store.thread_marker``: any insert or
+  delete changes it; ids are never reused). A message's content is final once its run
+  has ended, and the API's modify changes only metadata, which the prompt does not show.
+  When messages were only added, only those are read and converted. So several
   processes on one database never use a stale copy: the database decides, the cache only
   saves the decoding and conversion.
 """
@@ -71,13 +73,16 @@ def _history(messages: list[dict[str, Any]], before: History | None = None) -> H
     return History(messages, converted, ids)
 
 
+Marker = tuple[int, int | None, str | None]
+
+
 class ThreadHistory:
     """Loads a run's ``History``, from this process's cache when the database agrees."""
 
     def __init__(self, store: Store, capacity: int = CACHED_THREADS) -> None:
         self.store = store
         self.capacity = capacity
-        self._cache: OrderedDict[tuple[str | None, str], tuple[list[str], History]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str | None, str], tuple[Marker, History]] = OrderedDict()
 
     def scoped(self, project: str | None) -> ThreadHistory:
         """The same cache, reading only ``project``'s messages (a run's project)."""
@@ -88,19 +93,20 @@ class ThreadHistory:
         return view
 
     async def _read(
-        self,
-        thread_id: str,
-        run_id: str,
-        ids: list[str],
-        cached: tuple[list[str], History] | None,
-    ) -> History:
-        """Read what the cache lacks: only the new messages when the cached ones are still
-        the thread's first ones (the usual case: a turn adds messages), else all."""
-        if cached is not None and ids[: len(cached[0])] == cached[0]:
-            new = await self.store.messages_by_id(ids[len(cached[0]) :])
-            if [m["id"] for m in new] == ids[len(cached[0]) :]:
-                return _history(cached[1].messages + new, cached[1])
-        return _history(await self.store.thread_messages(thread_id, exclude_run=run_id))
+        self, thread_id: str, run_id: str, marker: Marker, cached: tuple[Marker, History] | None
+    ) -> tuple[Marker, History]:
+        """Read what the cache lacks: only the newer messages when the cached ones are all
+        still there (the usual case: a turn added messages), else all of them."""
+        count, _, newest = marker
+        if cached is not None and cached[0][1] is not None:
+            (old_count, old_seq, _), old = cached
+            new = await self.store.thread_messages(thread_id, exclude_run=run_id, after_seq=old_seq)
+            if new and new[-1]["id"] == newest and old_count + len(new) == count:
+                return marker, _history(old.messages + new, old)
+        messages = await self.store.thread_messages(thread_id, exclude_run=run_id)
+        # The marker of what was read (its newest row's seq): read after the rows, so a
+        # change in between shows as a mismatch below and the copy is not kept.
+        return await self.store.thread_marker(thread_id, exclude_run=run_id), _history(messages)
 
     async def load(self, run: dict[str, Any]) -> History:
         thread_id, run_id = run["thread_id"], run["id"]
@@ -110,14 +116,22 @@ class ThreadHistory:
             messages = await self.store.thread_messages(thread_id, exclude_run=run_id, last=kept)
             return _history(messages)
         key = (self.store.project, thread_id)
-        ids = await self.store.thread_message_ids(thread_id, exclude_run=run_id)
+        marker = await self.store.thread_marker(thread_id, exclude_run=run_id)
         cached = self._cache.get(key)
-        if cached is not None and cached[0] == ids:
+        if cached is not None and cached[0] == marker:
             history = cached[1]
         else:
-            history = await self._read(thread_id, run_id, ids, cached)
-            ids = [m["id"] for m in history.messages]
-        self._cache[key] = (ids, history)
+            marker, history = await self._read(thread_id, run_id, marker, cached)
+            if [
+                len(history.messages),
+                history.messages[-1]["id"] if history.messages else None,
+            ] != [
+                marker[0],
+                marker[2],
+            ]:
+                self._cache.pop(key, None)  # changed while reading: use it, do not keep it
+                return replace(history, kept=kept) if kept is not None else history
+        self._cache[key] = (marker, history)
         self._cache.move_to_end(key)
         while len(self._cache) > self.capacity:
             self._cache.popitem(last=False)

@@ -19,7 +19,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, event, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -246,11 +246,19 @@ class Store:
         return clauses
 
     async def thread_messages(
-        self, thread_id: str, *, exclude_run: str | None = None, last: int | None = None
+        self,
+        thread_id: str,
+        *,
+        exclude_run: str | None = None,
+        last: int | None = None,
+        after_seq: int | None = None,
     ) -> list[dict[str, Any]]:
         """A thread's messages in creation order (the model's context); ``last``: only the
-        newest ``last`` of them (read with a LIMIT, not filtered afterwards)."""
+        newest ``last`` of them (read with a LIMIT, not filtered afterwards); ``after_seq``:
+        only those newer than that row."""
         query = select(MessageRow.data).where(*self._shown_messages(thread_id, exclude_run))
+        if after_seq is not None:
+            query = query.where(MessageRow.seq > after_seq)
         async with self._session(write=False) as s:
             if last is None:
                 rows = list((await s.scalars(query.order_by(MessageRow.seq.asc()))).all())
@@ -260,24 +268,25 @@ class Store:
                 rows.reverse()
             return [dict(r) for r in rows]
 
-    async def messages_by_id(self, ids: list[str]) -> list[dict[str, Any]]:
-        """The messages with these ids, in creation order."""
-        if not ids:
-            return []
-        query = select(MessageRow.data).where(MessageRow.id.in_(ids), *self._mine(MessageRow))
-        async with self._session(write=False) as s:
-            rows = (await s.scalars(query.order_by(MessageRow.seq.asc()))).all()
-            return [dict(r) for r in rows]
-
-    async def thread_message_ids(
+    async def thread_marker(
         self, thread_id: str, *, exclude_run: str | None = None
-    ) -> list[str]:
-        """The ids of ``thread_messages`` in the same order: a cheap check that a cached
-        copy of them is current (ids are never reused; a message's content never changes
-        once its run has ended, and the API's modify only changes metadata)."""
-        query = select(MessageRow.id).where(*self._shown_messages(thread_id, exclude_run))
+    ) -> tuple[int, int | None, str | None]:
+        """``(count, seq, id)`` of ``thread_messages``' rows and its newest row: a check in
+        one small query that a copy of them is current. Any change of the set changes it:
+        deleting lowers the count, and an inserted row is newer than every row before it
+        (seq only grows), so keeping the count while inserting replaces the newest id
+        (ids are never reused)."""
+        clauses = self._shown_messages(thread_id, exclude_run)
+        count = select(func.count()).select_from(MessageRow).where(*clauses).scalar_subquery()
+        query = (
+            select(count, MessageRow.seq, MessageRow.id)
+            .where(*clauses)
+            .order_by(MessageRow.seq.desc())
+            .limit(1)
+        )
         async with self._session(write=False) as s:
-            return list((await s.scalars(query.order_by(MessageRow.seq.asc()))).all())
+            row = (await s.execute(query)).first()
+        return (int(row[0]), int(row[1]), str(row[2])) if row else (0, None, None)
 
     # -- runs -------------------------------------------------------------------------
 
