@@ -411,13 +411,14 @@ class RunEngine:
                 calls = calls[:1]
             if not calls:
                 reason = limit_reached(run, usage, turn_usage)
-                await turn.close_message(turn_usage, cut_short=reason is not None)
-                if reason:
-                    await self._finish(
-                        run, "incomplete", usage, incomplete_details={"reason": reason}
-                    )
-                else:
-                    await self._finish(run, "completed", usage, completed_at=now())
+                async with recorder.batch():  # the answer, its step and the run: one commit
+                    await turn.close_message(turn_usage, cut_short=reason is not None)
+                    if reason:
+                        await self._finish(
+                            run, "incomplete", usage, incomplete_details={"reason": reason}
+                        )
+                    else:
+                        await self._finish(run, "completed", usage, completed_at=now())
                 return
             await turn.close_message(None)
             assert turn.tool_step is not None
@@ -445,7 +446,7 @@ class RunEngine:
                 await self._finish(run, "incomplete", usage, incomplete_details={"reason": reason})
                 return
             if pending:
-                await self.store.save(Kind.step, checked(RunStep, {**step, "usage": turn_usage}))
+                step = checked(RunStep, {**step, "usage": turn_usage})
                 required = {
                     "type": "submit_tool_outputs",
                     "submit_tool_outputs": {
@@ -459,24 +460,27 @@ class RunEngine:
                         ]
                     },
                 }
-                await self._transition(
-                    run,
-                    "requires_action",
-                    {"transcript": transcript, "usage": usage},
-                    required_action=required,
-                )
-                self.bus.close(run["id"])
+                async with recorder.batch():  # the step and the pause: one commit
+                    await self.store.save(Kind.step, step)
+                    await self._transition(
+                        run,
+                        "requires_action",
+                        {"transcript": transcript, "usage": usage},
+                        required_action=required,
+                    )
+                    self.recorder.close(run["id"])
                 return
-            await self.store.save_run(run, transcript=transcript, usage=usage)
-            await self.recorder.finish_step(
-                step, status="completed", completed_at=now(), usage=turn_usage
-            )
+            async with recorder.batch():
+                await self.store.save_run(run, transcript=transcript, usage=usage)
+                await self.recorder.finish_step(
+                    step, status="completed", completed_at=now(), usage=turn_usage
+                )
 
     async def _finish(
         self, run: dict[str, Any], status: str, usage: dict[str, int], **fields: Any
     ) -> None:
         await self._transition(run, status, {"usage": usage}, usage=usage, **fields)
-        self.bus.close(run["id"])
+        self.recorder.close(run["id"])
 
     async def _run_hosted(
         self, run: dict[str, Any], turn: ModelTurn, calls: list[Any]

@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import copy
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import delete, event, func, insert, select, update
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -60,6 +61,19 @@ class Page:
     has_more: bool
 
 
+@dataclass
+class _Batch:
+    """An open ``Store.batch()``: its session, the task that owns it, deferred actions."""
+
+    sessions: Any
+    task: asyncio.Task[Any] | None
+    session: AsyncSession
+    after_commit: list[Callable[[], None]]
+
+
+_BATCH: ContextVar[_Batch | None] = ContextVar("store_batch", default=None)
+
+
 class Store:
     """Async access to the database named by a SQLAlchemy URL."""
 
@@ -92,7 +106,7 @@ class Store:
         """The WHERE clauses that limit a query to this view's project."""
         return [] if self.project is None else [table.project == self.project]
 
-    def _row(self, kind: Kind, data: dict[str, Any], columns: dict[str, Any]) -> Any:
+    def _values(self, kind: Kind, data: dict[str, Any], columns: dict[str, Any]) -> dict[str, Any]:
         columns = dict(columns)
         project = columns.pop("project", None)
         if self.project is not None:
@@ -104,9 +118,13 @@ class Store:
                 f"Inserting a {kind.label} through the unscoped store needs project= "
                 "(the project of the request or run that creates it)."
             )
-        return kind.table(
-            id=data["id"], created_at=data["created_at"], data=data, project=project, **columns
-        )
+        return {
+            "id": data["id"],
+            "created_at": data["created_at"],
+            "data": data,
+            "project": project,
+            **columns,
+        }
 
     async def create_all(self) -> None:
         """Create missing tables, and add columns newer than an existing database."""
@@ -116,8 +134,49 @@ class Store:
     async def close(self) -> None:
         await self.engine.dispose()
 
+    # -- transactions -----------------------------------------------------------------
+
+    def _batch(self) -> _Batch | None:
+        """The batch this task has open on this database, if any."""
+        batch = _BATCH.get()
+        if batch is None or batch.sessions is not self._sessions:
+            return None
+        # A task started inside a batch inherits the context: it must not join the batch.
+        return batch if batch.task is asyncio.current_task() else None
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """One transaction for every read and write this task makes inside the block
+        (nested blocks join it); what ``after_commit`` was given runs once it committed,
+        in order, and never if it failed. The engine publishes its events this way, so
+        an event never announces an object a client could not yet read."""
+        if self._batch() is not None:
+            yield
+            return
+        async with self._session(write=True) as session:
+            batch = _Batch(self._sessions, asyncio.current_task(), session, [])
+            token = _BATCH.set(batch)
+            try:
+                yield
+            finally:
+                _BATCH.reset(token)
+        for action in batch.after_commit:
+            action()
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once this task's open batch has committed (now if none is open)."""
+        batch = self._batch()
+        if batch is None:
+            action()
+        else:
+            batch.after_commit.append(action)
+
     @asynccontextmanager
     async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        batch = self._batch()
+        if batch is not None:
+            yield batch.session
+            return
         lock = self._write_lock if (write or self._lock_reads) else None
         if lock is None:
             async with self._sessions() as session, session.begin():
@@ -135,16 +194,15 @@ class Store:
 
     async def insert(self, kind: Kind, data: dict[str, Any], **columns: Any) -> None:
         async with self._session(write=True) as s:
-            s.add(self._row(kind, data, columns))
+            await s.execute(insert(kind.table).values(**self._values(kind, data, columns)))
 
     async def insert_many(
         self, kind: Kind, rows: list[tuple[dict[str, Any], dict[str, Any]]]
     ) -> None:
         """Insert several ``(data, columns)`` rows in one transaction, in order."""
         async with self._session(write=True) as s:
-            for data, columns in rows:
-                s.add(self._row(kind, data, columns))
-                await s.flush()
+            for data, columns in rows:  # one by one: ``seq`` keeps their order
+                await s.execute(insert(kind.table).values(**self._values(kind, data, columns)))
 
     async def get(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
         table = kind.table
