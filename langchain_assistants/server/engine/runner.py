@@ -353,14 +353,15 @@ class RunEngine:
             log_run_start(run)
         try:
             # What the run creates belongs to the project of the run (kept on its row).
-            project = await self.store.project_of(Kind.run, run_id)
-            if project is None:  # deleted with its thread before it started
-                self.bus.close(run_id)
-                return
-            recorder = self.recorder.for_project(project)
-            run = await self._transition(
-                run, "in_progress", started_at=run.get("started_at") or now()
-            )
+            async with self.store.batch():  # one transaction to start
+                project = await self.store.project_of(Kind.run, run_id)
+                if project is None:  # deleted with its thread before it started
+                    self.bus.close(run_id)
+                    return
+                recorder = self.recorder.for_project(project)
+                run = await self._transition(
+                    run, "in_progress", started_at=run.get("started_at") or now()
+                )
             await self._loop(run, recorder)
         except (asyncio.CancelledError, RunStopped):
             status = self._live.get(run_id, run)["status"]
@@ -386,10 +387,12 @@ class RunEngine:
     async def _loop(self, run: dict[str, Any], recorder: RunRecorder) -> None:
         check_available(run["tools"], self.hosted)
         model = with_sampling(self.models.resolve(run["model"]), run)
-        history = await self.history.scoped(recorder.project).load(run)
         code_files = self.code_files.scoped(recorder.project)  # the run's project's files
-        note = await code_files.tool_note(run, history.messages)
-        images = await image_urls(code_files.files, history.messages)
+        async with recorder.batch():  # the run's reads in one transaction
+            history = await self.history.scoped(recorder.project).load(run)
+            note = await code_files.tool_note(run, history.messages)
+            images = await image_urls(code_files.files, history.messages)
+            transcript, usage = await self.store.run_state(run["id"])
         tools = model_tools(run["tools"], code_interpreter_note=note)
         choice = model_tool_choice(run["tool_choice"])
         bound: Any = model
@@ -397,7 +400,6 @@ class RunEngine:
             bound = (
                 model.bind_tools(tools, tool_choice=choice) if choice else model.bind_tools(tools)
             )
-        transcript, usage = await self.store.run_state(run["id"])
         usage = usage or dict(ZERO_USAGE)
         # Figures and files this run's code made (also before a requires_action pause).
         outputs = RunOutputs.from_transcript(transcript)
