@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import contenders as c
-from . import load, machine, process, report, scenarios, uploads
+from . import load, machine, process, report, retrieval, scenarios, uploads
 from .fixtures import create_assistants, write_script
 from .results import Cell, Results, ThroughputRow
 from .scenarios import log
@@ -100,6 +100,10 @@ def run(sizes: Sizes, mode: str) -> Results:
             sqlite = asyncio.run(_throughput(base_url, assistants.fast, sizes))
         throughput = [ThroughputRow("SQLite", cell) for cell in sqlite]
         throughput += _postgres(os.environ.get(POSTGRES_ENV), model_50, model_0, sizes)
+        log("7. retrieval")
+        retrieved = retrieval.run(sizes, log)
+        log("8. file uploads")
+        uploaded = uploads.run(sizes, Path(tmp), log)
         in_process = process.run_all(
             sqlite_db=f"{tmp}/process.db",
             postgres_url=os.environ.get(POSTGRES_ENV),
@@ -109,8 +113,6 @@ def run(sizes: Sizes, mode: str) -> Results:
             lengths=sizes.process_lengths,
             log=log,
         )
-        log("8. file uploads")
-        uploaded = uploads.run(sizes, Path(tmp), log)
     info["load average at end"] = machine.load_now()
     return Results(
         mode=mode,
@@ -122,6 +124,7 @@ def run(sizes: Sizes, mode: str) -> Results:
         throughput=throughput,
         sizes=sizes.describe(),
         elapsed=time.perf_counter() - started,
+        retrieval=retrieved,
         uploads=uploaded,
         process=in_process,
     )

@@ -1,4 +1,4 @@
-"""Section 7: the server in its own process (the CLI), its CPU time per turn.
+"""Section 9: the server in its own process (the CLI), its CPU time per turn.
 
 ``langchain-assistants serve`` runs as a child process with a zero-delay scripted model;
 the client (this process) sends one streamed new-thread run at a time over raw HTTP and
@@ -235,7 +235,7 @@ def measure(
 
 @dataclass
 class ProcessSection:
-    """Section 7's rows per database (``rows`` empty and ``note`` set when not run)."""
+    """Section 9's rows per database (``rows`` empty and ``note`` set when not run)."""
 
     database: str
     rows: list[ProcessRow]
@@ -252,13 +252,13 @@ def run_all(
     lengths: tuple[int, ...],
     log: Callable[[str], None],
 ) -> list[ProcessSection]:
-    """Section 7 on SQLite, and on PostgreSQL when ``postgres_url`` is given."""
+    """Section 9 on SQLite, and on PostgreSQL when ``postgres_url`` is given."""
     sections = []
     for database, db in (("SQLite", sqlite_db), ("PostgreSQL", postgres_url)):
         if db is None:
             sections.append(ProcessSection(database, [], "not run: BENCH_POSTGRES_URL is not set"))
             continue
-        log(f"7. server in its own process ({database})")
+        log(f"9. server in its own process ({database})")
         try:
             rows = measure(db=db, model=model, workdir=workdir, turns=turns, lengths=lengths)
         except (RuntimeError, httpx.HTTPError) as exc:
@@ -269,9 +269,9 @@ def run_all(
 
 
 def section(sections: list[ProcessSection] | None) -> list[str]:
-    """The report's section 7."""
+    """The report's section 9."""
     lines = [
-        "## 7. Server in its own process",
+        "## 9. Server in its own process",
         "",
         "`langchain-assistants serve` as a child process (zero-delay scripted model, log level "
         "info); one streamed run at a time over raw HTTP, read to its end. *Server CPU/turn* "

@@ -6,7 +6,7 @@ import math
 import time
 from collections import Counter
 
-from . import findings, process, targets, uploads
+from . import findings, process, retrieval, targets, uploads
 from .contenders import FLOOR, LEGACY, NAMES, ORDER, OURS
 from .markdown import errors, num, table
 from .results import Cell, LengthRow, Results, Samples, by_level
@@ -342,7 +342,8 @@ def render(results: Results) -> str:
     lines += _lengths(results.lengths)
     lines += _concurrency(results)
     lines += _throughput(results)
-    lines += process.section(results.process)
+    lines += retrieval.section(results.retrieval)
     lines += uploads.section(results.uploads)
+    lines += process.section(results.process)
     lines += findings.section(results)
     return "\n".join(lines).rstrip() + "\n"

@@ -148,8 +148,9 @@ class Results:
     throughput: list[ThroughputRow]
     sizes: dict[str, object]
     elapsed: float = 0.0
+    retrieval: Any = None  # retrieval.RetrievalResults (section 7)
     uploads: list[Any] | None = None  # uploads.UploadRow (section 8)
-    process: list[Any] | None = None  # process.ProcessSection (section 7)
+    process: list[Any] | None = None  # process.ProcessSection (section 9)
 
 
 def by_level(cells: list[Cell]) -> dict[int, dict[str, Cell]]:

@@ -24,9 +24,14 @@ class Sizes:
     throughput_clients: int = 32
     throughput_warmup_s: float = 2.0
     throughput_s: float = 15.0
+    #: Retrieval: small files ingested in one batch, chunks searched, queries timed, PDF pages.
+    retrieval_files: int = 1000
+    retrieval_chunks: tuple[int, ...] = (10_000, 100_000)
+    retrieval_queries: int = 200
+    pdf_pages: int = 300
     #: File sizes uploaded (and downloaded) per blob store, in MiB.
     upload_mib: tuple[int, ...] = (50, 200)
-    #: Section 7 (server in its own process): new-thread turns; turns per thread length.
+    #: Section 9 (server in its own process): new-thread turns; turns per thread length.
     process_turns: int = 60
     process_lengths: tuple[int, ...] = (10, 100, 1000)
 
@@ -55,6 +60,10 @@ QUICK = Sizes(
     throughput_clients=8,
     throughput_warmup_s=0.5,
     throughput_s=2.0,
+    retrieval_files=40,
+    retrieval_chunks=(400,),
+    retrieval_queries=20,
+    pdf_pages=5,
     upload_mib=(4, 16),
     process_turns=8,
     process_lengths=(10, 50),

@@ -111,6 +111,19 @@ def _parser() -> argparse.ArgumentParser:
         "SDK's run polling, 'full' logs every request, 'off' none",
     )
     serve.add_argument(
+        "--embeddings",
+        default=None,
+        help="embeddings for hybrid retrieval: an init_embeddings string "
+        "(openai:text-embedding-3-small, ollama:nomic-embed-text) or fake:DIM (offline, "
+        "deterministic); without it retrieval is full-text only",
+    )
+    serve.add_argument(
+        "--ingest-concurrency",
+        type=int,
+        default=4,
+        help="how many files are parsed, chunked and embedded at once (default 4)",
+    )
+    serve.add_argument(
         "--files-dir",
         default=None,
         metavar="DIR",
@@ -187,6 +200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         api_keys_reload_seconds=args.api_keys_reload_seconds,
         max_request_bytes=args.max_request_bytes,
         run_expiry_seconds=args.run_expiry_seconds,
+        embeddings=args.embeddings,
+        ingest_concurrency=args.ingest_concurrency,
         files_dir=Path(args.files_dir) if args.files_dir else None,
         file_storage=args.file_storage,
         max_file_bytes=args.max_file_bytes,
@@ -204,6 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"--api-keys: {exc}")
     except ModelUnavailableError as exc:
         return _fail(f"--model: {exc}")
+    except (ImportError, ValueError) as exc:  # the embeddings spec could not be loaded
+        return _fail(f"--embeddings: {exc}")
     model = settings.model or "none (runs need a model spec on the assistant)"
     auth = (
         f"keys file {settings.api_keys_file}"
@@ -214,6 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     files = "database" if settings.file_storage_kind == "database" else str(settings.files_root)
     print(
         f"langchain-assistants: {url}  db={args.db}  model={model}  auth={auth}  files={files}",
+        file=sys.stderr,
+    )
+    print(
+        f"langchain-assistants: retrieval {app.state.services.retrieval.describe()}",
         file=sys.stderr,
     )
     print(f"code_interpreter: {code_backend(settings).description}", file=sys.stderr)

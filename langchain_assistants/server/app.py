@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from langchain_core.embeddings import Embeddings
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
@@ -23,6 +24,7 @@ from .engine.runner import RunEngine
 from .errors import APIError, field_path
 from .limits import RequestSizeLimit, reject_nul_characters, too_large
 from .playground import router as playground
+from .retrieval import Retrieval, resolve_embeddings
 from .routes import router
 from .routes.common import Services
 from .settings import ServerSettings
@@ -60,18 +62,23 @@ def blob_store(settings: ServerSettings, store: Store) -> BlobStore:
     return DirectoryBlobStore(settings.files_root)
 
 
-def create_app(settings: ServerSettings | None = None) -> FastAPI:
+def create_app(
+    settings: ServerSettings | None = None, *, embeddings: Embeddings | None = None
+) -> FastAPI:
     """Build the server app; storage is opened and stale runs recovered at start-up.
 
     Fails at once (before serving) when the keys file cannot be used (``KeyFileError``)
-    or the default model cannot be built (``ModelUnavailableError``).
+    or the default model cannot be built (``ModelUnavailableError``). ``embeddings`` (an
+    object) or ``settings.embeddings`` (a spec) turns on hybrid search.
     """
     settings = settings or ServerSettings.from_env()
     keys = KeyRing(settings.api_key, settings.api_keys_file)
     if keys.required and not len(keys):
         log.warning("%s has no keys yet: every request gets 401 until keys are added", keys)
-    store = Store(settings.database_url)
+    embedding_model = resolve_embeddings(settings, embeddings)
+    store = Store(settings.database_url, sqlite_vec=embedding_model is not None)
     files = FileStore(store, blob_store(settings, store))
+    retrieval = Retrieval(store, settings, embedding_model, files=files)
     engine = RunEngine(store, settings, files)
     engine.models.check_default()
 
@@ -80,6 +87,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
         await store.create_all()
         await upgrade_files_table(store, files.blobs)
         await files.sweep()
+        await retrieval.startup()
         await engine.startup()
         watcher: asyncio.Task[None] | None = None
         undo_sighup: Callable[[], None] = lambda: None  # noqa: E731
@@ -98,6 +106,7 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
             await engine.shutdown()
+            await retrieval.shutdown()
             await store.close()
 
     app = FastAPI(
@@ -108,7 +117,9 @@ def create_app(settings: ServerSettings | None = None) -> FastAPI:
     )
     app.state.keys = keys
     # The unscoped services; each request gets a project-scoped copy (routes/common.py).
-    app.state.services = Services(settings=settings, store=store, engine=engine, files=files)
+    app.state.services = Services(
+        settings=settings, store=store, engine=engine, files=files, retrieval=retrieval
+    )
     checks = [Depends(request_project), Depends(reject_nul_characters)]
     app.include_router(router, prefix="/v1", dependencies=checks)
     app.include_router(router, dependencies=checks, include_in_schema=False)

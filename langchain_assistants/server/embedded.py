@@ -17,6 +17,7 @@ from types import TracebackType
 from typing import Any
 
 import uvicorn
+from langchain_core.embeddings import Embeddings
 from pydantic import SecretStr
 
 from .app import create_app
@@ -62,6 +63,7 @@ def start_server(
     host: str = "127.0.0.1",
     port: int = 0,
     startup_timeout: float = 30.0,
+    embeddings: str | Embeddings | None = None,
     **settings: Any,
 ) -> RunningServer:
     """Start the server and return once it accepts requests.
@@ -72,6 +74,8 @@ def start_server(
     ``api_keys_file`` (``KEY PROJECT`` lines) gives each key its own project; it is
     re-read every ``api_keys_reload_seconds`` (SIGHUP reaches only a CLI server).
     Other keyword arguments are :class:`ServerSettings` fields.
+    ``embeddings`` (a spec such as ``fake:256``, or an Embeddings object) turns on
+    hybrid retrieval.
     """
     tmpdir = None
     if db is None:
@@ -83,10 +87,12 @@ def start_server(
         api_key=None if api_key is None else SecretStr(api_key),
         api_keys_file=None if api_keys_file is None else Path(api_keys_file),
         run_expiry_seconds=run_expiry_seconds,
+        embeddings=embeddings if isinstance(embeddings, str) else None,
         **settings,
     )
+    app = create_app(config, embeddings=None if isinstance(embeddings, str) else embeddings)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(config), host=host, port=port, log_level="warning", lifespan="on")
+        uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
     )
     thread = threading.Thread(target=server.run, name="langchain-assistants-server", daemon=True)
     thread.start()

@@ -1,4 +1,5 @@
-"""Server settings: storage, default model, auth, limits, run expiry, code-interpreter limits."""
+"""Server settings: storage, default model, auth, limits, run expiry, code-interpreter limits,
+retrieval."""
 
 from __future__ import annotations
 
@@ -58,6 +59,9 @@ class ServerSettings:
     code_interpreter: str = SANDBOX
     code_timeout_seconds: float = 30.0
     code_memory_mb: int = 1024
+    # Retrieval: an init_embeddings spec (or fake:DIM) turns on hybrid search; None = lexical.
+    embeddings: str | None = None
+    ingest_concurrency: int = 4
     #: Where uploaded and produced file bytes go: a directory (default beside a SQLite
     #: database) or, with ``file_storage="database"`` (the default on PostgreSQL), the
     #: database itself so that every server process on it reaches them.

@@ -1,5 +1,6 @@
-"""Test helpers: a deterministic scripted chat model for tests and offline demos."""
+"""Test helpers: a deterministic scripted chat model and embeddings for tests and offline demos."""
 
+from .embeddings import HashingEmbeddings
 from .scripted import (
     Script,
     ScriptedChatModel,
@@ -8,6 +9,7 @@ from .scripted import (
 )
 
 __all__ = [
+    "HashingEmbeddings",
     "Script",
     "ScriptedChatModel",
     "ScriptedModelError",

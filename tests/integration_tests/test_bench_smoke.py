@@ -24,7 +24,9 @@ HEADINGS = (
     "## 4. Cost vs thread length",
     "## 5. Concurrency",
     "## 6. Server throughput",
+    "## 7. Retrieval (vector stores)",
     "## 8. File uploads",
+    "## 9. Server in its own process",
     "## What looks slow",
 )
 

@@ -21,6 +21,7 @@ from ..auth import request_project
 from ..engine.events import Event
 from ..engine.runner import RunEngine
 from ..errors import not_found
+from ..retrieval import Retrieval
 from ..settings import ServerSettings
 from ..store import Kind, Page, Store
 from ..store.files import FileStore
@@ -33,17 +34,20 @@ class Services:
     settings: ServerSettings
     store: Store
     engine: RunEngine
+    retrieval: Retrieval
     files: FileStore
     project: str = DEFAULT_PROJECT
 
 
 def services(request: Request, project: Annotated[str, Depends(request_project)]) -> Services:
-    """This request's services: the store and files are views of the caller's project."""
+    """This request's services: the store, files and vector stores are views of the
+    caller's project."""
     app_services: Services = request.app.state.services
     return replace(
         app_services,
         store=app_services.store.scoped(project),
         files=app_services.files.scoped(project),
+        retrieval=app_services.retrieval.scoped(project),
         project=project,
     )
 

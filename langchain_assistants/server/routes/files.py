@@ -99,5 +99,7 @@ async def file_content(file_id: str, svc: Svc) -> StreamingResponse:
 @router.delete("/{file_id}")
 async def delete_file(file_id: str, svc: Svc) -> dict[str, Any]:
     await fetch(svc, Kind.file, file_id)
+    # Vector stores that hold the file lose it (and its chunks) first, atomically.
+    await svc.retrieval.forget_file(file_id)
     await svc.files.delete(file_id)
     return checked(FileDeleted, {"id": file_id, "object": "file", "deleted": True})

@@ -31,6 +31,7 @@ from sqlalchemy.pool import StaticPool
 
 from ..wire import ACTIVE_RUN_STATUSES
 from .schema import prepare_schema
+from .sqlite_ext import aiosqlite_dbapi, load_sqlite_vec
 from .tables import AssistantRow, FileRow, MessageRow, RunRow, StepRow, ThreadRow
 
 
@@ -77,7 +78,8 @@ _BATCH: ContextVar[_Batch | None] = ContextVar("store_batch", default=None)
 class Store:
     """Async access to the database named by a SQLAlchemy URL."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, sqlite_vec: bool = False) -> None:
+        """``sqlite_vec`` loads the sqlite-vec extension into every SQLite connection."""
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
@@ -85,9 +87,13 @@ class Store:
             kwargs["poolclass"] = StaticPool
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
+        if self.is_sqlite and sqlite_vec:
+            kwargs["module"] = aiosqlite_dbapi()
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        if self.is_sqlite and sqlite_vec:
+            event.listen(self.engine.sync_engine, "connect", load_sqlite_vec)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Single writer on SQLite; on an in-memory database the one connection is shared,
         # so reads take the lock too.
