@@ -109,11 +109,11 @@ def test_last_messages_truncation_shows_only_the_newest(
     texts = [f"message {i} has five words" for i in range(12)]
     thread = client.beta.threads.create(messages=[{"role": "user", "content": t} for t in texts])
     truncation = {"type": "last_messages", "last_messages": 3}
-    assert _prompt_words(
-        client, thread.id, assistant, truncation_strategy=truncation
-    ) == _words(*texts[-3:])
+    assert _prompt_words(client, thread.id, assistant, truncation_strategy=truncation) == _words(
+        *texts[-3:]
+    )
     # A cached full copy (from a run without truncation) is truncated the same way.
     assert _prompt_words(client, thread.id, assistant) == _words(*texts, ANSWER)
-    assert _prompt_words(
-        client, thread.id, assistant, truncation_strategy=truncation
-    ) == _words(texts[-1], ANSWER, ANSWER)
+    assert _prompt_words(client, thread.id, assistant, truncation_strategy=truncation) == _words(
+        texts[-1], ANSWER, ANSWER
+    )
