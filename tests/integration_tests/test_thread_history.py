@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from openai import OpenAI
@@ -47,7 +48,7 @@ def _client(server: RunningServer) -> OpenAI:
     return OpenAI(base_url=server.base_url, api_key=API_KEY, max_retries=0)
 
 
-def _prompt_words(client: OpenAI, thread_id: str, assistant_id: str, **options: object) -> int:
+def _prompt_words(client: OpenAI, thread_id: str, assistant_id: str, **options: Any) -> int:
     run = client.beta.threads.runs.create_and_poll(
         thread_id=thread_id, assistant_id=assistant_id, **options
     )

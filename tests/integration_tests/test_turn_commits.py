@@ -37,9 +37,10 @@ def test_every_announced_object_is_already_stored(client: OpenAI) -> None:
             continue
         if event.event.endswith(".delta") or not thread_id:
             continue
+        data: Any = event.data
         stored = _stored(client, thread_id, event)
-        assert stored.id == event.data.id
-        announced = ORDER.get(event.data.status, 3)
+        assert stored.id == data.id
+        announced = ORDER.get(data.status, 3)
         assert ORDER.get(stored.status, 3) >= announced, (event.event, stored.status)
         checked.append(event.event)
     assert "thread.message.completed" in checked and "thread.run.completed" in checked
