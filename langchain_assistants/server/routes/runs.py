@@ -41,24 +41,25 @@ async def launch_run(
     engine = svc.engine
     async with engine.thread_lock(thread_id):
         await engine.check_unlocked(thread_id, adding_message=False)
-        if additional_messages:
-            await svc.store.insert_many(
-                Kind.message,
-                [
-                    (user_message(thread_id, m), {"thread_id": thread_id})
-                    for m in additional_messages
-                ],
-            )
         run = run_object(thread_id, assistant, body, expiry_seconds=svc.settings.run_expiry_seconds)
-        await svc.store.insert(
-            Kind.run,
-            run,
-            thread_id=thread_id,
-            status=run["status"],
-            expires_at=run["expires_at"],
-            transcript=[],
-            usage=None,
-        )
+        async with svc.store.batch():  # the messages and the run: one commit, before start
+            if additional_messages:
+                await svc.store.insert_many(
+                    Kind.message,
+                    [
+                        (user_message(thread_id, m), {"thread_id": thread_id})
+                        for m in additional_messages
+                    ],
+                )
+            await svc.store.insert(
+                Kind.run,
+                run,
+                thread_id=thread_id,
+                status=run["status"],
+                expires_at=run["expires_at"],
+                transcript=[],
+                usage=None,
+            )
         if not body.stream:
             engine.start(run)
             return run_response(svc, run)

@@ -27,12 +27,16 @@ async def new_thread(
     thread = thread_object(
         metadata=body.metadata, tool_resources=body.tool_resources or tool_resources
     )
-    await svc.store.insert(Kind.thread, thread)
-    if body.messages:
-        await svc.store.insert_many(
-            Kind.message,
-            [(user_message(thread["id"], m), {"thread_id": thread["id"]}) for m in body.messages],
-        )
+    async with svc.store.batch():  # the thread and its messages: one commit
+        await svc.store.insert(Kind.thread, thread)
+        if body.messages:
+            await svc.store.insert_many(
+                Kind.message,
+                [
+                    (user_message(thread["id"], m), {"thread_id": thread["id"]})
+                    for m in body.messages
+                ],
+            )
     return thread
 
 
