@@ -73,7 +73,7 @@ def _history(messages: list[dict[str, Any]], before: History | None = None) -> H
     return History(messages, converted, ids)
 
 
-Marker = tuple[int, int | None, str | None]
+Marker = tuple[int, str | None]
 
 
 class ThreadHistory:
@@ -94,19 +94,16 @@ class ThreadHistory:
 
     async def _read(
         self, thread_id: str, run_id: str, marker: Marker, cached: tuple[Marker, History] | None
-    ) -> tuple[Marker, History]:
+    ) -> History:
         """Read what the cache lacks: only the newer messages when the cached ones are all
         still there (the usual case: a turn added messages), else all of them."""
-        count, _, newest = marker
+        count, newest = marker
         if cached is not None and cached[0][1] is not None:
-            (old_count, old_seq, _), old = cached
-            new = await self.store.thread_messages(thread_id, exclude_run=run_id, after_seq=old_seq)
+            (old_count, old_newest), old = cached
+            new = await self.store.thread_messages(thread_id, exclude_run=run_id, after=old_newest)
             if new and new[-1]["id"] == newest and old_count + len(new) == count:
-                return marker, _history(old.messages + new, old)
-        messages = await self.store.thread_messages(thread_id, exclude_run=run_id)
-        # The marker of what was read (its newest row's seq): read after the rows, so a
-        # change in between shows as a mismatch below and the copy is not kept.
-        return await self.store.thread_marker(thread_id, exclude_run=run_id), _history(messages)
+                return _history(old.messages + new, old)
+        return _history(await self.store.thread_messages(thread_id, exclude_run=run_id))
 
     async def load(self, run: dict[str, Any]) -> History:
         thread_id, run_id = run["thread_id"], run["id"]
@@ -121,14 +118,9 @@ class ThreadHistory:
         if cached is not None and cached[0] == marker:
             history = cached[1]
         else:
-            marker, history = await self._read(thread_id, run_id, marker, cached)
-            if [
-                len(history.messages),
-                history.messages[-1]["id"] if history.messages else None,
-            ] != [
-                marker[0],
-                marker[2],
-            ]:
+            history = await self._read(thread_id, run_id, marker, cached)
+            newest = history.messages[-1]["id"] if history.messages else None
+            if (len(history.messages), newest) != marker:
                 self._cache.pop(key, None)  # changed while reading: use it, do not keep it
                 return replace(history, kept=kept) if kept is not None else history
         self._cache[key] = (marker, history)

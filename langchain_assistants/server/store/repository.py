@@ -87,6 +87,10 @@ class Store:
             kwargs["poolclass"] = StaticPool
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
+            # Every transaction here ends in a commit or rollback (``session.begin()``), so
+            # the pool's extra rollback on check-in would only cost a thread hop (aiosqlite
+            # runs each call on its worker thread).
+            kwargs["pool_reset_on_return"] = None
         if self.is_sqlite and sqlite_vec:
             kwargs["module"] = aiosqlite_dbapi()
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
@@ -315,14 +319,15 @@ class Store:
         *,
         exclude_run: str | None = None,
         last: int | None = None,
-        after_seq: int | None = None,
+        after: str | None = None,
     ) -> list[dict[str, Any]]:
         """A thread's messages in creation order (the model's context); ``last``: only the
-        newest ``last`` of them (read with a LIMIT, not filtered afterwards); ``after_seq``:
-        only those newer than that row."""
+        newest ``last`` of them (read with a LIMIT, not filtered afterwards); ``after``: only
+        those newer than the message with that id."""
         query = select(MessageRow.data).where(*self._shown_messages(thread_id, exclude_run))
-        if after_seq is not None:
-            query = query.where(MessageRow.seq > after_seq)
+        if after is not None:
+            seq = select(MessageRow.seq).where(MessageRow.id == after).scalar_subquery()
+            query = query.where(MessageRow.seq > seq)
         async with self._session(write=False) as s:
             if last is None:
                 rows = list((await s.scalars(query.order_by(MessageRow.seq.asc()))).all())
@@ -334,23 +339,19 @@ class Store:
 
     async def thread_marker(
         self, thread_id: str, *, exclude_run: str | None = None
-    ) -> tuple[int, int | None, str | None]:
-        """``(count, seq, id)`` of ``thread_messages``' rows and its newest row: a check in
-        one small query that a copy of them is current. Any change of the set changes it:
-        deleting lowers the count, and an inserted row is newer than every row before it
-        (seq only grows), so keeping the count while inserting replaces the newest id
-        (ids are never reused)."""
+    ) -> tuple[int, str | None]:
+        """``(count, newest id)`` of ``thread_messages``' rows: a check in one small query
+        that a copy of them is current. Any change of the set changes it: deleting lowers
+        the count, and an inserted row is newer than every row before it (seq only grows),
+        so keeping the count while inserting replaces the newest id (ids are never reused)."""
         clauses = self._shown_messages(thread_id, exclude_run)
         count = select(func.count()).select_from(MessageRow).where(*clauses).scalar_subquery()
         query = (
-            select(count, MessageRow.seq, MessageRow.id)
-            .where(*clauses)
-            .order_by(MessageRow.seq.desc())
-            .limit(1)
+            select(count, MessageRow.id).where(*clauses).order_by(MessageRow.seq.desc()).limit(1)
         )
         async with self._session(write=False) as s:
             row = (await s.execute(query)).first()
-        return (int(row[0]), int(row[1]), str(row[2])) if row else (0, None, None)
+        return (int(row[0]), str(row[1])) if row else (0, None)
 
     # -- runs -------------------------------------------------------------------------
 
