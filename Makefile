@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install bubblewrap browser test test-postgres unit integration lint format type serve demo bench clean
+.PHONY: help install bubblewrap browser test test-postgres unit integration lint format type serve demo bench clean notebook
 
 help: ## Show this help (every target)
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -67,6 +67,9 @@ serve: $(STAMP) ## Start the server on 127.0.0.1:8000 (MODEL=openai:gpt-4.1-mini
 
 demo: $(STAMP) ## Run the seed page end to end, offline, on the embedded server (ARGS="--model ...")
 	$(PY) -m langchain_assistants.demo $(ARGS)
+
+notebook: $(STAMP) ## Re-run notebooks/openai_assistants.ipynb offline and store it with its outputs
+	$(PY) notebooks/execute.py
 
 bench: $(STAMP) ## Benchmark ours vs legacy vs raw SDK on the bundled server, write bench/RESULTS.md (ARGS=--quick)
 	$(PY) -m bench $(ARGS)

@@ -7,6 +7,7 @@ waits for); ``as_agent=True`` returns LangChain agent types that AgentExecutor u
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from json import JSONDecodeError
 from typing import Any
@@ -18,6 +19,7 @@ __all__ = [
     "OpenAIAssistantAction",
     "OpenAIAssistantFinish",
     "actions_from_run",
+    "citations",
     "finish_from_messages",
     "produced_files",
     "usage_dict",
@@ -28,8 +30,9 @@ class OpenAIAssistantFinish(AgentFinish):
     """AgentFinish with run and thread metadata.
 
     ``return_values`` holds ``output`` (the answer's text), ``thread_id``, ``run_id``,
-    ``usage`` (token counts), ``attachments``, ``annotations`` (citations, file paths) and
-    ``files`` (files and images the run produced, e.g. by code interpreter).
+    ``usage`` (token counts), ``attachments``, ``annotations`` (citations, file paths),
+    ``citations`` (the files the answer cites, see :func:`citations`) and ``files``
+    (files and images the run produced, e.g. by code interpreter).
     """
 
     run_id: str
@@ -125,6 +128,40 @@ def _annotations(messages: Iterable[Any]) -> list[Any]:
     ]
 
 
+_MARKER_NAME = re.compile(r"†([^】]*)】$")
+
+
+def citations(messages: Sequence[Any]) -> list[dict[str, Any]]:
+    """The answer's ``file_citation`` annotations, one dict each, in text order.
+
+    Each has ``file_id``, ``filename`` (from the marker ``【m:n†name】``; ``None`` if the
+    marker has none), ``quote`` (the cited passage, if the server sends one), ``text``
+    (the marker as it stands in the answer), ``start_index``/``end_index`` and
+    ``message_id``.
+    """
+    found = []
+    for message in messages:
+        for block in message.content:
+            if block.type != "text":
+                continue
+            for annotation in block.text.annotations or []:
+                if annotation.type != "file_citation":
+                    continue
+                name = _MARKER_NAME.search(annotation.text or "")
+                found.append(
+                    {
+                        "file_id": annotation.file_citation.file_id,
+                        "filename": name.group(1) if name else None,
+                        "quote": getattr(annotation.file_citation, "quote", None),
+                        "text": annotation.text,
+                        "start_index": annotation.start_index,
+                        "end_index": annotation.end_index,
+                        "message_id": message.id,
+                    }
+                )
+    return found
+
+
 def produced_files(messages: Sequence[Any]) -> list[dict[str, Any]]:
     """Files and images the run produced: image blocks and ``file_path`` annotations."""
     files: list[dict[str, Any]] = []
@@ -157,6 +194,7 @@ def finish_from_messages(run: Any, messages: Sequence[Any]) -> OpenAIAssistantFi
             "usage": usage_dict(run),
             "attachments": [a for m in messages for a in (m.attachments or [])],
             "annotations": _annotations(messages),
+            "citations": citations(messages),
             "files": produced_files(messages),
         },
         log="",

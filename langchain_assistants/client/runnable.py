@@ -130,10 +130,15 @@ class OpenAIAssistantRunnable(RunnableSerializable[dict, OutputType]):  # type: 
     (``cancel_on_error``). Runs that end failed / expired / cancelled / incomplete raise
     the matching :class:`AssistantRunError` subclass.
 
-    Streaming: text deltas, tool-call argument deltas and code-interpreter deltas are
-    dispatched as custom callback events (``assistant_text_delta``,
+    Streaming: text deltas, tool-call argument deltas, code-interpreter and file_search
+    deltas are dispatched as custom callback events (``assistant_text_delta``,
     ``assistant_tool_call_delta``, ``assistant_code_interpreter_delta``,
-    ``assistant_run_status``), visible in ``astream_events(version="v2")``.
+    ``assistant_file_search_delta``, ``assistant_run_status``), visible in
+    ``astream_events(version="v2")``.
+
+    Files: ``attachments`` (``{"file_id", "tools": [{"type": "file_search"}]}``) and
+    ``tool_resources`` work on every path; a finish's ``citations`` lists the files the
+    answer cites (``file_id``, ``filename``, ``quote``, the marker ``text`` and its span).
     ``stream``/``astream`` yield the final output as one chunk.
     """
 

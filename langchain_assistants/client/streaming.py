@@ -8,6 +8,8 @@ returns as LangChain custom events (visible in ``astream_events(version="v2")``)
   arguments}`` (``arguments`` is the new fragment)
 - ``assistant_code_interpreter_delta``: ``{thread_id, run_id, step_id, index, tool_call_id,
   input, logs, images}`` (``input`` is the new code fragment, ``logs`` new output text)
+- ``assistant_file_search_delta``: ``{thread_id, run_id, step_id, index, tool_call_id,
+  results}`` (``results``: ``[{file_id, file_name, score}]`` once the search ran)
 - ``assistant_run_status``: ``{thread_id, run_id, status}`` on every run status event
 """
 
@@ -20,6 +22,7 @@ from .requests import ACTIVE_RUN_STATUSES, TERMINAL_RUN_STATUSES
 
 __all__ = [
     "CODE_INTERPRETER_DELTA",
+    "FILE_SEARCH_DELTA",
     "RUN_STATUS",
     "TEXT_DELTA",
     "TOOL_CALL_DELTA",
@@ -30,6 +33,7 @@ __all__ = [
 TEXT_DELTA = "assistant_text_delta"
 TOOL_CALL_DELTA = "assistant_tool_call_delta"
 CODE_INTERPRETER_DELTA = "assistant_code_interpreter_delta"
+FILE_SEARCH_DELTA = "assistant_file_search_delta"
 RUN_STATUS = "assistant_run_status"
 
 CustomEvent = tuple[str, dict[str, Any]]
@@ -134,6 +138,26 @@ def _step_deltas(state: StreamState, event: Any) -> list[CustomEvent]:
                             for o in outputs
                             if o.type == "image" and o.image is not None and o.image.file_id
                         ],
+                    },
+                )
+            )
+        elif call.type == "file_search":
+            state._calls[key] = (call_id, "file_search", call.type)
+            details = call.file_search if isinstance(call.file_search, dict) else {}
+            results = [
+                {k: r.get(k) for k in ("file_id", "file_name", "score")}
+                for r in details.get("results") or []
+                if isinstance(r, dict)
+            ]
+            out.append(
+                (
+                    FILE_SEARCH_DELTA,
+                    {
+                        **_ids(state),
+                        "step_id": step_id,
+                        "index": call.index,
+                        "tool_call_id": call_id,
+                        "results": results,
                     },
                 )
             )

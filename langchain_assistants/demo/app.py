@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import warnings
 from collections.abc import Iterator, Sequence
@@ -92,6 +93,59 @@ def show_code_steps(client: OpenAI, thread_id: str, run_id: str) -> None:
                         say(f"   output: {output.logs.strip()}")
 
 
+DOCUMENT = "lighthouse-handbook.md"
+DOCUMENT_QUESTION = "When is the Skerry Point lamp lit in winter?"
+
+
+def best_passage(quote: str, answer: str) -> str:
+    """The sentence of a cited chunk that shares the most words with the answer."""
+    words = set(re.findall(r"\w+", answer.lower()))
+    sentences = re.split(r"(?<=[.!?])\s+", " ".join(quote.split()))
+    return max(sentences, key=lambda s: len(words & set(re.findall(r"\w+", s.lower()))))
+
+
+def cited_answer(finish: AgentFinish) -> list[str]:
+    """The answer with each citation marker replaced by ``[n]``, then the sources, as the
+    OpenAI file-search guide prints them (with the cited chunk's best-matching sentence)."""
+    text = str(finish.return_values["output"])
+    sources = []
+    for n, citation in enumerate(finish.return_values.get("citations") or []):
+        text = text.replace(citation["text"], f"[{n}]")
+        passage = best_passage(str(citation.get("quote") or ""), text)
+        sources.append(f'[{n}] {citation["filename"]} ({citation["file_id"]}): "{passage}"')
+    return [text, *sources]
+
+
+def chat_with_document(setup: Setup) -> None:
+    """Upload the document shipped with the package, ask about it, print the cited answer."""
+    client = setup.client
+    document = resources.files(__package__).joinpath("documents", DOCUMENT)
+    uploaded = client.files.create(file=(DOCUMENT, document.read_bytes()), purpose="assistants")
+    say(f"   uploaded {DOCUMENT} as {uploaded.id} ({uploaded.bytes} bytes)")
+    reader = OpenAIAssistantRunnable.create_assistant(
+        name="document reader",
+        instructions="Answer from the attached document with file_search, and cite it.",
+        tools=[{"type": "file_search"}],
+        model=setup.model_for("document"),
+        as_agent=True,
+        client=client,
+    )
+    say(f"   user: {DOCUMENT_QUESTION}")
+    # The attachment goes into the thread's own vector store; the run searches it.
+    finish = reader.invoke(
+        {
+            "content": DOCUMENT_QUESTION,
+            "attachments": [{"file_id": uploaded.id, "tools": [{"type": "file_search"}]}],
+        }
+    )
+    if not isinstance(finish, AgentFinish):  # a real model may ask for a tool we lack
+        raise RuntimeError(f"the document reader asked for tools: {finish}")
+    answer, *sources = cited_answer(finish)
+    say(f"   assistant: {answer}")
+    for source in sources:
+        say(f"   {source}")
+
+
 def run_flows(setup: Setup) -> None:
     client = setup.client
     heading(1, "Using only OpenAI tools (code interpreter)")
@@ -159,6 +213,9 @@ def run_flows(setup: Setup) -> None:
     usage = again.return_values.get("usage")
     if usage:
         say(f"   token usage of that run: {json.dumps(usage)}")
+
+    heading(6, "Chat with a document (file_search, citations)")
+    chat_with_document(setup)
 
 
 @contextmanager

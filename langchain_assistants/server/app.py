@@ -79,7 +79,7 @@ def create_app(
     store = Store(settings.database_url, sqlite_vec=embedding_model is not None)
     files = FileStore(store, blob_store(settings, store))
     retrieval = Retrieval(store, settings, embedding_model, files=files)
-    engine = RunEngine(store, settings, files)
+    engine = RunEngine(store, settings, files, retrieval)
     engine.models.check_default()
 
     @asynccontextmanager

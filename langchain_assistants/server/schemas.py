@@ -46,7 +46,38 @@ def _check_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] | N
             fn.setdefault("description", None)
             fn.setdefault("parameters", {"type": "object", "properties": {}})
             fn.setdefault("strict", None)
+        if kind == "file_search":
+            _check_file_search(i, tool.get("file_search"))
     return tools
+
+
+def _check_file_search(i: int, options: Any) -> None:
+    """``max_num_results`` 1-50, ``ranking_options.score_threshold`` 0-1, a known ranker."""
+    if options is None:
+        return
+    if not isinstance(options, dict):
+        raise ValueError(f"tools[{i}].file_search must be an object")
+    count = options.get("max_num_results")
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
+        raise ValueError(f"tools[{i}].file_search.max_num_results must be an integer")
+    if count is not None and not 1 <= count <= 50:
+        raise ValueError(f"tools[{i}].file_search.max_num_results must be between 1 and 50")
+    ranking = options.get("ranking_options") or {}
+    if not isinstance(ranking, dict):
+        raise ValueError(f"tools[{i}].file_search.ranking_options must be an object")
+    threshold = ranking.get("score_threshold")
+    if threshold is not None and (
+        isinstance(threshold, bool)
+        or not isinstance(threshold, int | float)
+        or not 0 <= threshold <= 1
+    ):
+        raise ValueError(
+            f"tools[{i}].file_search.ranking_options.score_threshold must be between 0 and 1"
+        )
+    if ranking.get("ranker") not in (None, "auto", "default_2024_08_21"):
+        raise ValueError(
+            f"tools[{i}].file_search.ranking_options.ranker must be 'auto' or 'default_2024_08_21'"
+        )
 
 
 Tools = Annotated[list[dict[str, Any]] | None, AfterValidator(_check_tools)]

@@ -49,6 +49,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 __all__ = [
+    "FIRST_CITATION",
     "LAST_TOOL_OUTPUT",
     "Script",
     "ScriptRule",
@@ -62,10 +63,16 @@ __all__ = [
 LAST_TOOL_OUTPUT = "{last_tool_output}"
 # ``{last_tool_output[key]}``: one field of a tool output that is a JSON object, stripped.
 _FIELD_PLACEHOLDER = re.compile(r"\{last_tool_output\[(\w+)\]\}")
+#: ``{first_citation}``: the first citation marker (``【0:0†notes.md】``) of the latest tool
+#: output that has one (a ``file_search`` result), so a scripted answer can cite it.
+FIRST_CITATION = "{first_citation}"
+_CITATION_MARKER = re.compile(r"【\d+:\d+†[^】]*】")
 
 
-def fill_placeholders(content: str, last_tool_output: str) -> str:
-    """Replace ``{last_tool_output}`` and ``{last_tool_output[key]}``; other braces stay."""
+def fill_placeholders(content: str, last_tool_output: str, cited_output: str | None = None) -> str:
+    """Replace ``{last_tool_output}``, ``{last_tool_output[key]}`` and
+    ``{first_citation}`` (taken from ``cited_output``, default the last tool output);
+    other braces stay."""
 
     def field(match: re.Match[str]) -> str:
         try:
@@ -75,6 +82,8 @@ def fill_placeholders(content: str, last_tool_output: str) -> str:
         item = value.get(match.group(1), "") if isinstance(value, dict) else ""
         return str(item).strip()
 
+    citation = _CITATION_MARKER.search(last_tool_output if cited_output is None else cited_output)
+    content = content.replace(FIRST_CITATION, citation.group(0) if citation else "")
     return _FIELD_PLACEHOLDER.sub(field, content).replace(LAST_TOOL_OUTPUT, last_tool_output)
 
 
@@ -271,12 +280,12 @@ def _plan(script: Script, messages: Sequence[BaseMessage]) -> _Reply:
     turn = rule.turns[turn_index]
     delay_ms = turn.delay_ms if turn.delay_ms is not None else script.delay_ms
 
-    last_tool_output = ""
-    for message in reversed(messages):
-        if isinstance(message, ToolMessage):
-            last_tool_output = _content_text(message.content)
-            break
-    content = fill_placeholders(turn.content or "", last_tool_output)
+    tool_outputs = [
+        _content_text(m.content) for m in reversed(messages) if isinstance(m, ToolMessage)
+    ]
+    last_tool_output = tool_outputs[0] if tool_outputs else ""
+    cited = next((t for t in tool_outputs if _CITATION_MARKER.search(t)), "")
+    content = fill_placeholders(turn.content or "", last_tool_output, cited)
     calls = [
         tool_call(
             name=call.name,

@@ -3,7 +3,8 @@
 It streams like the real API (role chunk, content or tool-call fragments, a usage chunk,
 ``[DONE]``) and injects faults on request: "unavailable" answers 503, "drop" cuts the
 stream mid-answer; "describe your tools" answers with the bound tools' descriptions, "describe the
-images" with the start of each image URL in the last message.
+images" with the start of each image URL in the last message; a ``tool_choice`` that forces
+a function is always obeyed.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ async def completions(request: Request) -> Response:
             {"error": {"message": "upstream overloaded", "type": "server_error"}}, status_code=503
         )
     content, calls = _reply(messages, bool(body.get("tools")))
+    forced = body.get("tool_choice")
+    if isinstance(forced, dict) and forced.get("type") == "function":
+        # A forced function is called on every request that forces it (as providers do).
+        user = next((m for m in messages if m["role"] == "user"), messages[-1])
+        query = json.dumps({"query": str(user.get("content"))})
+        content, calls = "", [{"name": forced["function"]["name"], "arguments": query}]
     if "sampling" in last_text:
         content = f"temperature={body.get('temperature')} top_p={body.get('top_p')}"
     if "describe the images" in last_text:

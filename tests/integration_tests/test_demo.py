@@ -29,11 +29,16 @@ def test_demo_runs_offline_and_prints_computed_values() -> None:
         "3. Custom execution",
         "4. Using an existing thread",
         "5. Using an existing assistant",
+        "6. Chat with a document",
     ):
         assert flow in out
     assert "-32.22425314473263" in out  # 10 - 4 ** 2.7, really computed
     assert "24.815" in out  # 67 / 2.7
     assert "-14.983253144732629" in out  # + 17.241 on the same thread
+    # The shipped document, uploaded, searched and cited (the quote is the real passage).
+    assert "From October to March the lamp is lit at 15:40 [0]." in out
+    assert "[0] lighthouse-handbook.md (file-" in out
+    assert '"From October to March the lamp is lit at 15:40 and put out at 08:10;' in out
     assert "Traceback" not in out + result.stderr
     assert "Done: every flow of the seed page ran." in out
 

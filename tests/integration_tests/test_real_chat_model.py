@@ -181,3 +181,34 @@ def test_a_vision_upload_in_a_message_reaches_the_model_as_an_image(
                 content=[{"type": "image_file", "image_file": {"file_id": "file-nope"}}],
             )
         assert err.value.param == "content[0].image_file.file_id"
+
+
+def test_forced_file_search_on_chat_openai_cites_and_ends(openai_backed: RunningServer) -> None:
+    """ChatOpenAI is forced to call file_search (``tool_choice``) on the first call only:
+    the upstream obeys a forced choice every time, so forcing it again would never end."""
+    with _client(openai_backed) as c:
+        document = c.files.create(
+            file=("ferries.md", b"The last ferry to Inchcolm leaves at 17:30."),
+            purpose="assistants",
+        )
+        assistant = c.beta.assistants.create(model="gpt-4o", tools=[{"type": "file_search"}])
+        thread = c.beta.threads.create(
+            messages=[
+                {
+                    "role": "user",
+                    "content": "last ferry Inchcolm",
+                    "attachments": [{"file_id": document.id, "tools": [{"type": "file_search"}]}],
+                }
+            ]
+        )
+        run = c.beta.threads.runs.create_and_poll(
+            thread_id=thread.id,
+            assistant_id=assistant.id,
+            tool_choice={"type": "file_search"},
+        )
+        assert run.status == "completed", run.last_error
+        (answer,) = c.beta.threads.messages.list(thread.id, run_id=run.id).data
+    # The fake model repeats the tool output, markers included: they become citations.
+    assert "17:30" in text_of(answer)
+    notes = answer.content[0].text.annotations  # type: ignore[union-attr]
+    assert notes and {n.file_citation.file_id for n in notes} == {document.id}  # type: ignore[union-attr]

@@ -184,3 +184,55 @@ def test_usage_and_trace_metadata() -> None:
 def test_action_and_finish_are_not_lc_serializable() -> None:
     assert not OpenAIAssistantAction.is_lc_serializable()
     assert not OpenAIAssistantFinish.is_lc_serializable()
+
+
+def test_finish_lists_citations_with_file_name_and_quote() -> None:
+    answer = "Ada was born in 1815【0:0†ada.md】, see also【0:1†source】."
+    first = answer.index("【0:0")
+    second = answer.index("【0:1")
+    messages = [
+        make_message(
+            [
+                text(
+                    answer,
+                    [
+                        {
+                            "type": "file_citation",
+                            "text": "【0:0†ada.md】",
+                            "start_index": first,
+                            "end_index": first + len("【0:0†ada.md】"),
+                            "file_citation": {"file_id": "file_ada", "quote": "Born 1815."},
+                        },
+                        {
+                            "type": "file_citation",
+                            "text": "【0:1†source】",
+                            "start_index": second,
+                            "end_index": second + len("【0:1†source】"),
+                            "file_citation": {"file_id": "file_other"},
+                        },
+                    ],
+                )
+            ]
+        )
+    ]
+    values = finish_from_messages(make_run(), messages).return_values
+    assert values["citations"] == [
+        {
+            "file_id": "file_ada",
+            "filename": "ada.md",
+            "quote": "Born 1815.",
+            "text": "【0:0†ada.md】",
+            "start_index": first,
+            "end_index": first + len("【0:0†ada.md】"),
+            "message_id": "msg_1",
+        },
+        {
+            "file_id": "file_other",
+            "filename": "source",
+            "quote": None,
+            "text": "【0:1†source】",
+            "start_index": second,
+            "end_index": second + len("【0:1†source】"),
+            "message_id": "msg_1",
+        },
+    ]

@@ -189,3 +189,22 @@ def test_unknown_events_are_ignored() -> None:
         data = None
 
     assert apply_event(StreamState(), Odd()) == []
+
+
+def test_file_search_deltas_report_results() -> None:
+    from langchain_assistants.client.streaming import FILE_SEARCH_DELTA
+
+    state = StreamState()
+    announced = apply_event(
+        state, step_delta([{"index": 0, "type": "file_search", "id": "call_fs", "file_search": {}}])
+    )
+    assert announced[0][0] == FILE_SEARCH_DELTA and announced[0][1]["results"] == []
+    result = {"file_id": "file_a", "file_name": "a.md", "score": 0.5}
+    out = apply_event(
+        state,
+        step_delta([{"index": 0, "type": "file_search", "file_search": {"results": [result]}}]),
+    )
+    name, data = out[0]
+    assert name == FILE_SEARCH_DELTA
+    assert data["tool_call_id"] == "call_fs"  # remembered from the first delta
+    assert data["results"] == [result]

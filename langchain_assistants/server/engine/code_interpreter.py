@@ -53,6 +53,14 @@ class CodeInterpreter:
         """Release the backend's resources (E2B's remote sandboxes) at shutdown."""
         await self.backend.aclose()
 
+    def pending_entry(self, call: ToolCall) -> dict[str, Any]:
+        code = str(call.args.get("input", ""))
+        return {
+            "id": call.id,
+            "type": CODE_INTERPRETER,
+            "code_interpreter": {"input": code, "outputs": []},
+        }
+
     def workdir(self, thread_id: str) -> Path:
         return Path(self.settings.sandbox_root) / thread_id
 

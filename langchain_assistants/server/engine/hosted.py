@@ -1,4 +1,4 @@
-"""Tools the server runs itself (``code_interpreter``; ``file_search`` next): one interface.
+"""Tools the server runs itself (``code_interpreter``, ``file_search``): one interface.
 
 The model sees each hosted tool as a function; when it calls one, the engine hands the
 call to the tool instead of pausing the run for ``requires_action``. A tool publishes its
@@ -41,6 +41,11 @@ class HostedTool(Protocol):
 
     #: The function name the model calls (also the step entry's ``type``).
     name: str
+
+    def pending_entry(self, call: ToolCall) -> dict[str, Any]:
+        """The call's ``tool_calls`` step entry before it has run (``id``, ``type``, and
+        its details as far as the arguments tell); the first step delta announces it."""
+        ...
 
     # Optional: ``def unavailable_reason(self) -> str | None`` says why the tool cannot work
     # on this server; runs using it are then refused (see :func:`check_available`).

@@ -21,6 +21,7 @@ from openai.types.beta.threads.runs import RunStep
 from ..store import Kind, Store
 from ..wire import checked, message_object, now, step_object, text_block
 from .events import EventBus
+from .file_search import public_step
 
 
 class RunRecorder:
@@ -58,10 +59,15 @@ class RunRecorder:
         self.publish(run["id"], "thread.run.step.in_progress", step)
         return step
 
-    async def finish_step(self, step: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    async def finish_step(
+        self, step: dict[str, Any], *, show_result_content: bool = False, **fields: Any
+    ) -> dict[str, Any]:
+        """Store the step in full; its event shows file_search result content only if the
+        run's ``include[]`` asked for it."""
         step = checked(RunStep, {**step, **fields})
         await self.store.save(Kind.step, step)
-        self.publish(step["run_id"], f"thread.run.step.{step['status']}", step)
+        shown = public_step(step, show_result_content)
+        self.publish(step["run_id"], f"thread.run.step.{step['status']}", shown)
         return step
 
     async def open_message(self, run: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -18,14 +18,17 @@ from openai.types.beta.threads import Message, Run
 from openai.types.beta.threads.runs import RunStep
 
 from ..errors import bad_request
+from ..retrieval import Retrieval
 from ..settings import ServerSettings
 from ..store import Kind, Store
 from ..store.files import FileStore
 from ..wire import ACTIVE_RUN_STATUSES, checked, now
+from .citations import CitationBook
 from .code_files import CodeFiles, RunOutputs
 from .code_interpreter import CodeInterpreter
 from .conversation import build_prompt, tool_result_entries
 from .events import EventBus
+from .file_search import FileSearch, wants_content
 from .hosted import (
     HostedResult,
     HostedTool,
@@ -87,17 +90,24 @@ def error_code(exc: BaseException) -> str:
 
 
 class RunEngine:
-    def __init__(self, store: Store, settings: ServerSettings, files: FileStore) -> None:
+    def __init__(
+        self, store: Store, settings: ServerSettings, files: FileStore, retrieval: Retrieval
+    ) -> None:
         self.store = store
         self.settings = settings
         self.files = files
+        self.retrieval = retrieval
         self.code_files = CodeFiles(store, files, max_file_bytes=settings.max_file_bytes)
         self.bus = EventBus()
         self.recorder = RunRecorder(store, self.bus)
         self.history = ThreadHistory(store)
         # Tools the server executes itself, by the function name the model calls.
         self.hosted: dict[str, HostedTool] = {
-            tool.name: tool for tool in (CodeInterpreter(settings, self.code_files),)
+            tool.name: tool
+            for tool in (
+                CodeInterpreter(settings, self.code_files),
+                FileSearch(store, retrieval),
+            )
         }
         self.models = ModelResolver(settings.model)
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -279,11 +289,16 @@ class RunEngine:
             details = {"type": "tool_calls", "tool_calls": calls}
             transcript, _ = await self.store.run_state(run["id"])
             transcript += tool_result_entries([(i, given[i] or "") for i in expected])
+            show = wants_content((await self.store.tool_state(run["id"])).get("include"))
             queued = checked(Run, {**run, "status": "queued", "required_action": None})
             self._live[run["id"]] = dict(queued)  # claim it before any await
             try:
                 await self.recorder.finish_step(
-                    step, status="completed", completed_at=now(), step_details=details
+                    step,
+                    status="completed",
+                    completed_at=now(),
+                    step_details=details,
+                    show_result_content=show,
                 )
                 await self.store.save_run(queued, transcript=transcript)
             except BaseException:
@@ -317,13 +332,20 @@ class RunEngine:
         step_status = {"cancelled": "cancelled", "expired": "expired"}.get(status, "failed")
         at_field = {"cancelled": "cancelled_at", "expired": "expired_at"}.get(status, "failed_at")
         reason = {"cancelled": "run_cancelled", "expired": "run_expired"}.get(status, "run_failed")
+        show = wants_content((await self.store.tool_state(run["id"])).get("include"))
         for step in await self.store.open_steps(run["id"]):
             extra = (
                 {"last_error": fields["last_error"]}
                 if status == "failed" and fields.get("last_error")
                 else {}
             )
-            await self.recorder.finish_step(step, status=step_status, **{at_field: stamp}, **extra)
+            await self.recorder.finish_step(
+                step,
+                status=step_status,
+                show_result_content=show,
+                **{at_field: stamp},
+                **extra,
+            )
         for message in await self.store.open_messages(run["id"]):
             message = checked(
                 Message,
@@ -356,7 +378,7 @@ class RunEngine:
             async with self.store.batch():  # one transaction to start
                 project = await self.store.project_of(Kind.run, run_id)
                 if project is None:  # deleted with its thread before it started
-                    self.bus.close(run_id)
+                    self.recorder.close(run_id)
                     return
                 recorder = self.recorder.for_project(project)
                 run = await self._transition(
@@ -393,19 +415,35 @@ class RunEngine:
             note = await code_files.tool_note(run, history.messages)
             images = await image_urls(code_files.files, history.messages)
             transcript, usage = await self.store.run_state(run["id"])
+            tool_state = await self.store.tool_state(run["id"])
         tools = model_tools(run["tools"], code_interpreter_note=note)
         choice = model_tool_choice(run["tool_choice"])
         bound: Any = model
+        # A forced tool_choice ("required", a function or a built-in) holds for the run's
+        # first model call only; once tools ran, the model may answer (else a hosted tool
+        # such as file_search would be called for ever).
+        after_tools: Any = model
         if tools and choice != "none":
-            bound = (
-                model.bind_tools(tools, tool_choice=choice) if choice else model.bind_tools(tools)
-            )
+            after_tools = model.bind_tools(tools)
+            bound = model.bind_tools(tools, tool_choice=choice) if choice else after_tools
         usage = usage or dict(ZERO_USAGE)
         # Figures and files this run's code made (also before a requires_action pause).
         outputs = RunOutputs.from_transcript(transcript)
+        show = wants_content(tool_state.get("include"))
+        citations = CitationBook.from_state(tool_state.get("citations"))
         while True:
-            turn = ModelTurn(recorder, run, outputs=outputs)
-            await turn.stream(bound, build_prompt(run, history.as_prompt(images), transcript))
+            turn = ModelTurn(
+                recorder,
+                run,
+                outputs=outputs,
+                hosted=self.hosted,
+                citations=citations,
+                show_result_content=show,
+            )
+            await turn.stream(
+                after_tools if transcript else bound,
+                build_prompt(run, history.as_prompt(images), transcript),
+            )
             turn_usage = turn.usage
             usage = add_usage(usage, turn_usage)
             calls = turn.tool_calls
@@ -441,9 +479,14 @@ class RunEngine:
                 by_id.get(entry["id"], entry) for entry in step["step_details"]["tool_calls"]
             ]
             pending = [c for c in calls if c.name not in self.hosted]
+            tool_state = {**tool_state, "citations": citations.to_state()}
             if reason := limit_reached(run, usage, turn_usage):
                 await self.recorder.finish_step(
-                    step, status="completed", completed_at=now(), usage=turn_usage
+                    step,
+                    status="completed",
+                    completed_at=now(),
+                    usage=turn_usage,
+                    show_result_content=show,
                 )
                 await self._finish(run, "incomplete", usage, incomplete_details={"reason": reason})
                 return
@@ -467,15 +510,21 @@ class RunEngine:
                     await self._transition(
                         run,
                         "requires_action",
-                        {"transcript": transcript, "usage": usage},
+                        {"transcript": transcript, "usage": usage, "tool_state": tool_state},
                         required_action=required,
                     )
                     self.recorder.close(run["id"])
                 return
-            async with recorder.batch():
-                await self.store.save_run(run, transcript=transcript, usage=usage)
+            async with recorder.batch():  # the run's state and the finished step: one commit
+                await self.store.save_run(
+                    run, transcript=transcript, usage=usage, tool_state=tool_state
+                )
                 await self.recorder.finish_step(
-                    step, status="completed", completed_at=now(), usage=turn_usage
+                    step,
+                    status="completed",
+                    completed_at=now(),
+                    usage=turn_usage,
+                    show_result_content=show,
                 )
 
     async def _finish(

@@ -15,23 +15,30 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 
 from ..ids import new_id
 from .annotations import file_path_annotations, ordered
+from .citations import CitationBook, annotation_deltas, file_citations
 from .code_files import RunOutputs
-from .tools import CODE_INTERPRETER
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from langchain_core.runnables import Runnable
 
+    from .hosted import HostedTool
     from .recorder import RunRecorder
 
 
 @dataclass
 class ToolCall:
-    """A tool call as the API shows it; ``arguments`` is the raw JSON text."""
+    """A tool call as the API shows it; ``arguments`` is the raw JSON text.
+
+    ``hosted`` is the server-run tool it calls (None: a function the client runs).
+    """
 
     index: int
     id: str
     name: str
     arguments: str = ""
+    hosted: HostedTool | None = field(default=None, repr=False, compare=False)
 
     @property
     def args(self) -> dict[str, Any]:
@@ -42,17 +49,13 @@ class ToolCall:
         return value if isinstance(value, dict) else {}
 
     @property
-    def is_code_interpreter(self) -> bool:
-        return self.name == CODE_INTERPRETER
+    def is_hosted(self) -> bool:
+        return self.hosted is not None
 
     def step_entry(self) -> dict[str, Any]:
-        if self.is_code_interpreter:
-            code = str(self.args.get("input", ""))
-            return {
-                "id": self.id,
-                "type": "code_interpreter",
-                "code_interpreter": {"input": code, "outputs": []},
-            }
+        """The call's entry in the ``tool_calls`` step before any output."""
+        if self.hosted is not None:
+            return self.hosted.pending_entry(self)
         return {
             "id": self.id,
             "type": "function",
@@ -97,6 +100,12 @@ class ModelTurn:
     #: Figures and files made so far in this run: the answer shows the figures after its
     #: text and annotates its links to the files.
     outputs: RunOutputs = field(default_factory=RunOutputs)
+    #: The tools the server runs itself, by function name.
+    hosted: Mapping[str, HostedTool] = field(default_factory=dict)
+    #: The run's citation markers so far; a closed message is annotated from them.
+    citations: CitationBook = field(default_factory=CitationBook)
+    #: Whether step events show file_search result ``content`` (the run's ``include[]``).
+    show_result_content: bool = False
 
     async def stream(self, model: Runnable[Any, Any], prompt: list[BaseMessage]) -> None:
         """Run the model on ``prompt``, publishing deltas as they arrive."""
@@ -161,24 +170,18 @@ class ModelTurn:
 
     async def close_message(self, usage: dict[str, int] | None, *, cut_short: bool = False) -> None:
         if self.message is not None and self.message_step is not None:
-            annotations = ordered(file_path_annotations(self.text, self.outputs.links()))
-            blocks: list[dict[str, Any]] = []
+            annotations = ordered(
+                file_path_annotations(self.text, self.outputs.links()),
+                file_citations(self.text, self.citations),
+            )
             if annotations:
-                indexed = [{"index": i, **a} for i, a in enumerate(annotations)]
-                blocks.append({"index": 0, "type": "text", "text": {"annotations": indexed}})
+                # The SDK's accumulator folds these into the text block it built from the
+                # deltas, so its final message carries the same annotations as ours.
+                text = {"value": "", "annotations": annotation_deltas(annotations)}
+                self._publish_content_delta({"index": 0, "type": "text", "text": text})
             for offset, file_id in enumerate(self.outputs.images, start=1):
-                blocks.append(
+                self._publish_content_delta(
                     {"index": offset, "type": "image_file", "image_file": {"file_id": file_id}}
-                )
-            for block in blocks:
-                self.recorder.publish(
-                    self.run["id"],
-                    "thread.message.delta",
-                    {
-                        "id": self.message["id"],
-                        "object": "thread.message.delta",
-                        "delta": {"content": [block]},
-                    },
                 )
             await self.recorder.complete_message(
                 self.message,
@@ -191,6 +194,18 @@ class ModelTurn:
                 attachments=self.outputs.attachments(),
             )
             self.message = self.message_step = None
+
+    def _publish_content_delta(self, block: dict[str, Any]) -> None:
+        assert self.message is not None
+        self.recorder.publish(
+            self.run["id"],
+            "thread.message.delta",
+            {
+                "id": self.message["id"],
+                "object": "thread.message.delta",
+                "delta": {"content": [block]},
+            },
+        )
 
     # -- tool calls ---------------------------------------------------------------------
 
@@ -206,27 +221,24 @@ class ModelTurn:
                     self.run, {"type": "tool_calls", "tool_calls": []}
                 )
             call = ToolCall(
-                index=index, id=part.get("id") or new_id("call"), name=part.get("name") or ""
+                index=index,
+                id=part.get("id") or new_id("call"),
+                name=part.get("name") or "",
+                hosted=self.hosted.get(part.get("name") or ""),
             )
             self.calls[index] = call
             # The first delta announces the call with empty arguments; fragments follow.
-            entry: dict[str, Any]
-            if call.is_code_interpreter:
-                entry = {"code_interpreter": {"input": "", "outputs": []}}
-            else:
-                entry = {"function": {"name": call.name, "arguments": "", "output": None}}
-            self._publish_step_delta(
-                {"index": index, "id": call.id, "type": self._type(call), **entry}
-            )
+            self._publish_step_delta({"index": index, **call.step_entry()})
         call.arguments += fragment
-        if fragment and not call.is_code_interpreter:
+        if fragment and not call.is_hosted:
             self._publish_step_delta(
                 {"index": index, "type": "function", "function": {"arguments": fragment}}
             )
 
-    @staticmethod
-    def _type(call: ToolCall) -> str:
-        return "code_interpreter" if call.is_code_interpreter else "function"
+    def publish_call_delta(self, call: ToolCall, details: dict[str, Any]) -> None:
+        """A step delta for a hosted call: its ``type`` key holding ``details``."""
+        kind = call.step_entry()["type"]
+        self._publish_step_delta({"index": call.index, "type": kind, kind: details})
 
     def _publish_step_delta(self, tool_call_delta: dict[str, Any]) -> None:
         assert self.tool_step is not None

@@ -12,6 +12,7 @@ from ..store import Kind
 from ..wire import assistant_object, checked, deleted_object
 from .common import Lister, Svc, fetch, list_page
 from .file_refs import check_tool_resources
+from .tool_resources import resolve_tool_resources
 
 router = APIRouter(prefix="/assistants", tags=["assistants"])
 
@@ -19,6 +20,7 @@ router = APIRouter(prefix="/assistants", tags=["assistants"])
 @router.post("")
 async def create_assistant(body: AssistantCreate, svc: Svc) -> dict[str, Any]:
     await check_tool_resources(svc, body.tool_resources)
+    body.tool_resources = await resolve_tool_resources(svc, body.tool_resources, "assistant")
     assistant = assistant_object(body)
     await svc.store.insert(Kind.assistant, assistant)
     return assistant
@@ -39,6 +41,10 @@ async def modify_assistant(assistant_id: str, body: AssistantUpdate, svc: Svc) -
     assistant = await fetch(svc, Kind.assistant, assistant_id)
     await check_tool_resources(svc, body.tool_resources)
     changes = body.model_dump(exclude_unset=True, exclude={"reasoning_effort"})
+    if "tool_resources" in changes:
+        changes["tool_resources"] = await resolve_tool_resources(
+            svc, body.tool_resources, "assistant"
+        )
     assistant = checked(Assistant, {**assistant, **changes})
     await svc.store.save(Kind.assistant, assistant)
     return assistant

@@ -19,8 +19,9 @@ from sse_starlette import EventSourceResponse
 
 from ..auth import request_project
 from ..engine.events import Event
+from ..engine.file_search import RESULT_CONTENT
 from ..engine.runner import RunEngine
-from ..errors import not_found
+from ..errors import bad_request, not_found
 from ..retrieval import Retrieval
 from ..settings import ServerSettings
 from ..store import Kind, Page, Store
@@ -90,6 +91,24 @@ def list_params(
 
 
 Lister = Annotated[ListParams, Depends(list_params)]
+
+
+def include_param(
+    include: Annotated[list[str] | None, Query(alias="include[]")] = None,
+) -> list[str]:
+    """``include[]`` of run create and step list/retrieve (the SDK sends brackets)."""
+    values = list(include or [])
+    for value in values:
+        if value != RESULT_CONTENT:
+            raise bad_request(
+                f"Invalid value for 'include[]': {value!r}; the only supported value is "
+                f"{RESULT_CONTENT!r}.",
+                param="include[]",
+            )
+    return values
+
+
+Include = Annotated[list[str], Depends(include_param)]
 
 
 async def list_page(

@@ -12,6 +12,7 @@ from ..store import Kind
 from ..wire import checked, deleted_object, user_message
 from .common import Lister, Svc, fetch, fetch_in_thread, list_page
 from .file_refs import check_message
+from .tool_resources import add_to_thread_store, searchable_files
 
 router = APIRouter(prefix="/threads/{thread_id}/messages", tags=["messages"])
 
@@ -20,8 +21,11 @@ router = APIRouter(prefix="/threads/{thread_id}/messages", tags=["messages"])
 async def create_message(thread_id: str, body: MessageCreate, svc: Svc) -> dict[str, Any]:
     await fetch(svc, Kind.thread, thread_id)
     await check_message(svc, body)
+    searchable = searchable_files([body])
     async with svc.engine.thread_lock(thread_id):
         await svc.engine.check_unlocked(thread_id, adding_message=True)
+        thread = await fetch(svc, Kind.thread, thread_id)
+        await add_to_thread_store(svc, thread, searchable)
         message = user_message(thread_id, body)
         await svc.store.insert(Kind.message, message, thread_id=thread_id)
     return message

@@ -14,8 +14,18 @@ from ..engine.events import Event
 from ..schemas import MessageCreate, MetadataUpdate, RunCreate, RunOptions, SubmitToolOutputs
 from ..store import Kind
 from ..wire import checked, run_object, user_message
-from .common import Lister, Services, Svc, event_stream, fetch, fetch_in_thread, list_page
+from .common import (
+    Include,
+    Lister,
+    Services,
+    Svc,
+    event_stream,
+    fetch,
+    fetch_in_thread,
+    list_page,
+)
 from .file_refs import check_messages
+from .tool_resources import add_to_thread_store, searchable_files
 
 router = APIRouter(prefix="/threads/{thread_id}/runs", tags=["runs"])
 
@@ -35,12 +45,17 @@ async def launch_run(
     *,
     additional_messages: list[MessageCreate] = (),  # type: ignore[assignment]
     first_events: list[Event] | None = None,
+    include: list[str] = (),  # type: ignore[assignment]
 ) -> Response:
     """Create a queued run on an unlocked thread and start it; stream it if asked."""
     assistant = await fetch(svc, Kind.assistant, body.assistant_id)
+    searchable = searchable_files(additional_messages)
     engine = svc.engine
     async with engine.thread_lock(thread_id):
         await engine.check_unlocked(thread_id, adding_message=False)
+        if searchable:
+            thread = await fetch(svc, Kind.thread, thread_id)
+            await add_to_thread_store(svc, thread, searchable)
         run = run_object(thread_id, assistant, body, expiry_seconds=svc.settings.run_expiry_seconds)
         async with svc.store.batch():  # the messages and the run: one commit, before start
             if additional_messages:
@@ -59,6 +74,7 @@ async def launch_run(
                 expires_at=run["expires_at"],
                 transcript=[],
                 usage=None,
+                tool_state={"include": list(include)},
             )
         if not body.stream:
             engine.start(run)
@@ -74,11 +90,15 @@ async def launch_run(
 
 
 @router.post("")
-async def create_run(thread_id: str, body: RunCreate, svc: Svc) -> Response:
+async def create_run(thread_id: str, body: RunCreate, svc: Svc, include: Include) -> Response:
     await fetch(svc, Kind.thread, thread_id)
     await check_messages(svc, body.additional_messages, "additional_messages")
     return await launch_run(
-        svc, thread_id, body, additional_messages=body.additional_messages or []
+        svc,
+        thread_id,
+        body,
+        additional_messages=body.additional_messages or [],
+        include=include,
     )
 
 

@@ -15,6 +15,7 @@ from ..wire import checked, deleted_object, thread_object, user_message
 from .common import Services, Svc, fetch
 from .file_refs import check_messages, check_tool_resources
 from .runs import launch_run
+from .tool_resources import add_to_thread_store, resolve_tool_resources, searchable_files
 
 router = APIRouter(prefix="/threads", tags=["threads"])
 
@@ -24,19 +25,16 @@ async def new_thread(
 ) -> dict[str, Any]:
     await check_tool_resources(svc, body.tool_resources, f"{param}tool_resources")
     await check_messages(svc, body.messages, f"{param}messages")
-    thread = thread_object(
-        metadata=body.metadata, tool_resources=body.tool_resources or tool_resources
-    )
-    async with svc.store.batch():  # the thread and its messages: one commit
-        await svc.store.insert(Kind.thread, thread)
-        if body.messages:
-            await svc.store.insert_many(
-                Kind.message,
-                [
-                    (user_message(thread["id"], m), {"thread_id": thread["id"]})
-                    for m in body.messages
-                ],
-            )
+    searchable = searchable_files(body.messages or [])
+    resources = await resolve_tool_resources(svc, body.tool_resources or tool_resources, "thread")
+    thread = thread_object(metadata=body.metadata, tool_resources=resources)
+    await svc.store.insert(Kind.thread, thread)
+    thread = await add_to_thread_store(svc, thread, searchable)
+    if body.messages:
+        await svc.store.insert_many(
+            Kind.message,
+            [(user_message(thread["id"], m), {"thread_id": thread["id"]}) for m in body.messages],
+        )
     return thread
 
 
@@ -65,7 +63,10 @@ async def retrieve_thread(thread_id: str, svc: Svc) -> dict[str, Any]:
 async def modify_thread(thread_id: str, body: ThreadUpdate, svc: Svc) -> dict[str, Any]:
     thread = await fetch(svc, Kind.thread, thread_id)
     await check_tool_resources(svc, body.tool_resources)
-    thread = checked(Thread, {**thread, **body.model_dump(exclude_unset=True)})
+    changes = body.model_dump(exclude_unset=True)
+    if "tool_resources" in changes:
+        changes["tool_resources"] = await resolve_tool_resources(svc, body.tool_resources, "thread")
+    thread = checked(Thread, {**thread, **changes})
     await svc.store.save(Kind.thread, thread)
     return thread
 

@@ -391,18 +391,27 @@ class Store:
             ).one()
             return list(row[0] or []), row[1]
 
+    async def tool_state(self, run_id: str) -> dict[str, Any]:
+        """The run's hosted-tool state (``include``, citation markers); ``{}`` if none."""
+        async with self.session(write=False) as s:
+            state = await s.scalar(select(RunRow.tool_state).where(RunRow.id == run_id))
+            return dict(state or {})
+
     async def save_run(
         self,
         run: dict[str, Any],
         *,
         transcript: list[dict[str, Any]] | None = None,
         usage: dict[str, int] | None = None,
+        tool_state: dict[str, Any] | None = None,
     ) -> None:
         columns: dict[str, Any] = {"status": run["status"], "expires_at": run.get("expires_at")}
         if transcript is not None:
             columns["transcript"] = transcript
         if usage is not None:
             columns["usage"] = usage
+        if tool_state is not None:
+            columns["tool_state"] = tool_state
         await self.save(Kind.run, run, **columns)
 
     async def open_steps(self, run_id: str) -> list[dict[str, Any]]:

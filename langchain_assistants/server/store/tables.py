@@ -56,6 +56,9 @@ class RunRow(_Row, Base):
     # results of this run (LangChain message dicts) and the running token usage.
     transcript: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     usage: Mapped[dict[str, int] | None] = mapped_column(JSONType, nullable=True)
+    # State of the run's hosted tools: the run's ``include[]`` and the citation markers
+    # its file searches handed out (so citations resolve after a requires_action pause).
+    tool_state: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
 
 
 class StepRow(_Row, Base):
