@@ -80,7 +80,15 @@ def _free_port() -> int:
 class ServerProcess:
     """``python -m langchain_assistants serve`` on a free loopback port."""
 
-    def __init__(self, *, db: str, model: str, workdir: Path, extra: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        *,
+        db: str,
+        model: str,
+        workdir: Path,
+        extra: tuple[str, ...] = (),
+        cwd: Path | None = None,
+    ) -> None:
         self.port = _free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         env = {k: v for k, v in os.environ.items() if not k.startswith("LANGCHAIN_ASSISTANTS_")}
@@ -93,6 +101,7 @@ class ServerProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             env=env,
+            cwd=cwd,  # another checkout's package, to compare two versions side by side
         )
         deadline = time.monotonic() + 60.0
         while True:
