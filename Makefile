@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install bubblewrap browser test test-postgres unit integration lint format type serve demo bench clean notebook
+.PHONY: help install bubblewrap browser postgres-server fault-tools test test-postgres unit integration lint format type serve demo bench clean notebook
 
 help: ## Show this help (every target)
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
-install: bubblewrap $(STAMP) browser ## Create .venv with the package, every extra and the dev tools (+ bubblewrap, chromium)
+install: bubblewrap $(STAMP) browser postgres-server fault-tools ## Create .venv (package, every extra, dev tools); bubblewrap, chromium, PostgreSQL
 
 bubblewrap: ## Install bubblewrap (bwrap), the code_interpreter sandbox (apt-get, as root)
 	@if command -v bwrap >/dev/null 2>&1; then :; \
@@ -36,12 +36,35 @@ browser: ## Install chromium + chromium-driver when missing (as root, with apt-g
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	else echo "note: the playground's browser tests need chromium + chromium-driver (apt-get install chromium chromium-driver)"; fi
 
-test: $(STAMP) browser ## Run unit and integration tests (the server runs on loopback)
+# The suite starts its own throwaway PostgreSQL cluster, so the server programs (initdb, pg_ctl)
+# must be installed: from Debian's `postgresql` package when we are root (or have sudo).
+postgres-server: ## Install PostgreSQL's server programs (Debian package `postgresql`) if missing
+	@if ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null; then :; \
+	elif ! command -v apt-get >/dev/null; then \
+	  echo "PostgreSQL (initdb, pg_ctl) is missing: install it with your package manager"; exit 1; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	elif sudo -n true 2>/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	else echo "PostgreSQL is missing: sudo apt-get install postgresql"; exit 1; fi
+
+# The fault matrix makes a database file immutable (chattr, Debian `e2fsprogs`) and mounts a
+# tiny tmpfs (mount, Debian `mount`); both are in Debian's base system, installed if missing.
+fault-tools: ## Install chattr and mount (Debian e2fsprogs, mount) if missing
+	@if command -v chattr >/dev/null && command -v mount >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq e2fsprogs mount; \
+	elif sudo -n true 2>/dev/null && command -v apt-get >/dev/null; then \
+	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq e2fsprogs mount; \
+	else echo "chattr/mount are missing: install e2fsprogs and mount"; exit 1; fi
+
+test: $(STAMP) browser postgres-server fault-tools ## Unit + integration tests on SQLite, then integration tests on PostgreSQL
 	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q tests/integration_tests --db postgres
 
 test-postgres: $(STAMP) ## Integration tests on PostgreSQL: PG_URL=postgresql://user@127.0.0.1/db
 	@test -n "$(PG_URL)" || { echo "set PG_URL=postgresql://user@host:port/db"; exit 2; }
-	LANGCHAIN_ASSISTANTS_TEST_DB=$(PG_URL) $(PY) -m pytest -q tests/integration_tests
+	$(PY) -m pytest -q tests/integration_tests --db "$(PG_URL)"
 
 unit: $(STAMP) ## Run unit tests only
 	$(PY) -m pytest -q tests/unit_tests

@@ -28,7 +28,7 @@ from .retrieval import Retrieval, resolve_embeddings
 from .routes import router
 from .routes.common import Services
 from .settings import ServerSettings
-from .store import Store
+from .store import Store, StoreUnavailable
 from .store.blobs import BlobStore, DatabaseBlobStore, DirectoryBlobStore
 from .store.files import FileStore
 from .store.upgrade import upgrade_files_table
@@ -138,6 +138,19 @@ def create_app(
     @app.exception_handler(APIError)
     async def api_error(_: Request, exc: APIError) -> JSONResponse:
         return JSONResponse(exc.envelope(), status_code=exc.status_code)
+
+    @app.exception_handler(StoreUnavailable)
+    async def store_unavailable(_: Request, exc: StoreUnavailable) -> JSONResponse:
+        # The database is away (restarted, read-only, disk full): a typed, retryable 503.
+        # The SDK retries it after ``retry-after``.
+        log.warning("database unavailable: %s", exc)
+        error = APIError(
+            503,
+            "The database is unavailable right now; try again shortly.",
+            type="server_error",
+            code="database_unavailable",
+        )
+        return JSONResponse(error.envelope(), status_code=503, headers={"retry-after": "1"})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

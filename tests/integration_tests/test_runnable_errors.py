@@ -140,10 +140,9 @@ async def test_timeout_cancels_the_run(
 
 
 @pytest.fixture(scope="module")
-def expiring_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+def expiring_server(new_database: Callable[[], str]) -> Iterator[RunningServer]:
     # Runs expire after one second (the server counts whole seconds).
-    db = tmp_path_factory.mktemp("expiry") / "db.sqlite"
-    with start_server(db=str(db), api_key="sk-expiry", run_expiry_seconds=1) as running:
+    with start_server(db=new_database(), api_key="sk-expiry", run_expiry_seconds=1) as running:
         yield running
 
 

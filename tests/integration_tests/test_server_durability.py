@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx2
@@ -40,8 +41,10 @@ def _wait_status(c: OpenAI, thread_id: str, run_id: str, status: str) -> None:
         time.sleep(0.05)
 
 
-def test_objects_survive_restart_and_active_runs_are_finished(tmp_path: Path) -> None:
-    db = str(tmp_path / "durable.db")
+def test_objects_survive_restart_and_active_runs_are_finished(
+    tmp_path: Path, new_database: Callable[[], str]
+) -> None:
+    db = new_database()
     model = _script(tmp_path)
     with start_server(db=db, model=model) as srv, OpenAI(base_url=srv.base_url, api_key="k") as c:
         assistant = c.beta.assistants.create(model="gpt-4o", name="keeper", tools=WEATHER_TOOLS)
@@ -79,8 +82,10 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_cli_serve_and_recovery_after_a_crash(tmp_path: Path) -> None:
-    db = str(tmp_path / "crash.db")
+def test_cli_serve_and_recovery_after_a_crash(
+    tmp_path: Path, new_database: Callable[[], str]
+) -> None:
+    db = new_database()
     model = _script(tmp_path)
     port = _free_port()
     env = {**os.environ, "LANGCHAIN_ASSISTANTS_API_KEY": "cli-secret"}

@@ -345,11 +345,11 @@ def test_model_error_fails_run_and_unlocks_thread(client: OpenAI) -> None:
     client.beta.threads.messages.create(thread.id, role="user", content="still usable")
 
 
-def test_unknown_model_without_default_fails_clearly(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_unknown_model_without_default_fails_clearly(new_database) -> None:  # type: ignore[no-untyped-def]
     from langchain_assistants.server.embedded import start_server
 
     with (
-        start_server(db=str(tmp_path / "x.db")) as srv,
+        start_server(db=new_database()) as srv,
         OpenAI(base_url=srv.base_url, api_key="any", max_retries=0) as c,
     ):
         assistant = c.beta.assistants.create(model="gpt-4o")
@@ -454,7 +454,7 @@ def test_unknown_ids_404(client: OpenAI) -> None:
         client.beta.threads.runs.steps.retrieve(step.id, thread_id=thread.id, run_id=other.id)
 
 
-def test_run_expires_and_unlocks(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_run_expires_and_unlocks(tmp_path, new_database) -> None:  # type: ignore[no-untyped-def]
     from langchain_assistants.server.embedded import start_server
 
     script = tmp_path / "s.json"
@@ -474,9 +474,7 @@ def test_run_expires_and_unlocks(tmp_path) -> None:  # type: ignore[no-untyped-d
         )
     )
     with (
-        start_server(
-            db=str(tmp_path / "e.db"), model=f"scripted:{script}", run_expiry_seconds=1
-        ) as srv,
+        start_server(db=new_database(), model=f"scripted:{script}", run_expiry_seconds=1) as srv,
         OpenAI(base_url=srv.base_url, api_key="any", max_retries=0) as c,
     ):
         assistant = c.beta.assistants.create(model="gpt-4o", tools=WEATHER_TOOLS)

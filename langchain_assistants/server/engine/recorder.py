@@ -27,13 +27,17 @@ from .file_search import public_step
 class RunRecorder:
     """Stores run steps and assistant messages and publishes their SSE events."""
 
-    def __init__(self, store: Store, bus: EventBus) -> None:
+    def __init__(self, store: Store, bus: EventBus, partial: dict[str, str] | None = None) -> None:
         self.store = store
         self.bus = bus
+        # Text streamed so far into each open message (shared by the project views): a
+        # message that ends early (failed, cancelled, expired run) keeps it, as the deltas
+        # already announced it.
+        self._partial: dict[str, str] = {} if partial is None else partial
 
     def for_project(self, project: str) -> RunRecorder:
         """A recorder whose inserts belong to ``project`` (the project of the run)."""
-        return RunRecorder(self.store.scoped(project), self.bus)
+        return RunRecorder(self.store.scoped(project), self.bus, self._partial)
 
     def publish(self, run_id: str, name: str, data: dict[str, Any]) -> None:
         """Publish now, or once the open ``batch()`` has committed (never if it fails)."""
@@ -90,6 +94,40 @@ class RunRecorder:
             self.publish(run["id"], "thread.message.in_progress", message)
         return step, message
 
+    def text_delta(self, message: dict[str, Any], piece: str) -> None:
+        """Announce a piece of an open message's text (content block 0)."""
+        before = self._partial.get(message["id"], "")
+        self._partial[message["id"]] = before + piece
+        block: dict[str, Any] = {"index": 0, "type": "text", "text": {"value": piece}}
+        if not before:
+            block["text"]["annotations"] = []
+        self.publish(
+            message["run_id"],
+            "thread.message.delta",
+            {"id": message["id"], "object": "thread.message.delta", "delta": {"content": [block]}},
+        )
+
+    async def end_message_early(
+        self, message: dict[str, Any], *, reason: str, stamp: int
+    ) -> dict[str, Any]:
+        """Store an open message as ``incomplete`` with the text streamed into it so far."""
+        partial = self._partial.get(message["id"], "")
+        content = [text_block(partial)] if partial else message["content"]
+        message = checked(
+            Message,
+            {
+                **message,
+                "content": content,
+                "status": "incomplete",
+                "incomplete_at": stamp,
+                "incomplete_details": {"reason": reason},
+            },
+        )
+        await self.store.save(Kind.message, message)
+        self._partial.pop(message["id"], None)  # kept until stored: a failed save is retried
+        self.publish(message["run_id"], "thread.message.incomplete", message)
+        return message
+
     async def complete_message(
         self,
         message: dict[str, Any],
@@ -104,6 +142,7 @@ class RunRecorder:
     ) -> None:
         """Store the message's final text with its annotations (and the run's figures and
         files); ``cut_short`` (a token limit) marks it incomplete."""
+        self._partial.pop(message["id"], None)
         stamp = now()
         ending: dict[str, Any] = {"status": "completed", "completed_at": stamp}
         if cut_short:

@@ -14,13 +14,13 @@ import weakref
 from typing import Any
 
 from langchain_core.messages import messages_to_dict
-from openai.types.beta.threads import Message, Run
+from openai.types.beta.threads import Run
 from openai.types.beta.threads.runs import RunStep
 
 from ..errors import bad_request
 from ..retrieval import Retrieval
 from ..settings import ServerSettings
-from ..store import Kind, Store
+from ..store import Kind, Store, StoreUnavailable
 from ..store.files import FileStore
 from ..wire import ACTIVE_RUN_STATUSES, checked, now
 from .citations import CitationBook
@@ -39,6 +39,7 @@ from .hosted import (
 )
 from .message_images import image_urls
 from .models import ModelResolver, with_sampling
+from .outage import until_stored
 from .recorder import RunRecorder
 from .run_log import log_run_end, log_run_start
 from .thread_history import ThreadHistory
@@ -50,6 +51,10 @@ log = logging.getLogger(__name__)
 SERVER_STOPPED = {
     "code": "server_error",
     "message": "The server stopped while this run was active.",
+}
+DATABASE_AWAY = {
+    "code": "server_error",
+    "message": "The database was unavailable while this run was active.",
 }
 ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
 
@@ -119,6 +124,8 @@ class RunEngine:
         self._thread_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary()
         )
+        # Runs whose task is recording their end: cancelling it then would leave them active.
+        self._ending: set[str] = set()
         self._sweeper: asyncio.Task[None] | None = None
         self._shutting_down = False
 
@@ -162,7 +169,9 @@ class RunEngine:
             try:
                 for run in await self.store.active_runs(expired_before=now()):
                     await self.refresh(run)
-            except Exception:  # keep sweeping; the next pass retries
+            except StoreUnavailable as error:  # keep sweeping; the next pass retries
+                log.warning("expiry sweep: database unavailable (%s)", error)
+            except Exception:
                 log.exception("expiry sweep failed")
 
     # -- thread lock and run lookup -----------------------------------------------------
@@ -171,7 +180,9 @@ class RunEngine:
         return _lock_for(self._thread_locks, thread_id)
 
     async def get_run(self, run_id: str) -> dict[str, Any] | None:
-        if run_id in self._live:
+        # While a run's end is being recorded (perhaps waiting out a database outage) the
+        # stored run is the truth: it ends, and unlocks its thread, once that is stored.
+        if run_id in self._live and run_id not in self._ending:
             return dict(self._live[run_id])
         run = await self.store.get(Kind.run, run_id)
         return await self.refresh(run) if run else None
@@ -197,6 +208,8 @@ class RunEngine:
             task = self._tasks.get(run["id"])
             if task is None:
                 return await self._stop(current, "expired")
+            if run["id"] in self._ending:
+                return current  # its task is recording how it ended; do not wait for that
             self._live[run["id"]]["status"] = "expired"
             task.cancel()
             with contextlib.suppress(BaseException):
@@ -227,7 +240,8 @@ class RunEngine:
             live.update(run)
         await self.store.save_run(run, **columns)
         self.publish(run["id"], f"thread.run.{run['status']}", run)
-        await log_run_end(self.store, run)
+        with contextlib.suppress(StoreUnavailable):  # the run is stored; its log line is extra
+            await log_run_end(self.store, run)
         return run
 
     async def _transition(
@@ -275,9 +289,7 @@ class RunEngine:
                     "outputs of this required action in one request.",
                     param="tool_outputs",
                 )
-            step = next(
-                s for s in await self.store.open_steps(run["id"]) if s["type"] == "tool_calls"
-            )
+            step = await self._awaiting_step(run["id"])
             calls = []
             for call in step["step_details"]["tool_calls"]:
                 if call["type"] == "function" and call["id"] in given:
@@ -308,6 +320,13 @@ class RunEngine:
             self.start(queued)
             return queued
 
+    async def _awaiting_step(self, run_id: str) -> dict[str, Any]:
+        """The tool-calls step whose outputs a ``requires_action`` run waits for. It is
+        normally open; a submit cut short by a database outage may have stored it completed
+        without queueing the run, and the retried submit must find it all the same."""
+        steps = await self.store.page(Kind.step, limit=100, order="desc", run_id=run_id)
+        return next(s for s in steps.items if s["type"] == "tool_calls")
+
     async def cancel(self, run: dict[str, Any]) -> dict[str, Any]:
         run = await self.get_run(run["id"]) or run
         async with _lock_for(self._run_locks, run["id"]):
@@ -319,7 +338,8 @@ class RunEngine:
             cancelling = await self._save_run({**run, "status": "cancelling"})
             task = self._tasks.get(run["id"])
         if task is not None and not task.done():
-            task.cancel()
+            if run["id"] not in self._ending:  # else the task is ending it already
+                task.cancel()
         else:
             await self._stop(cancelling, "cancelled")
         return cancelling
@@ -347,17 +367,7 @@ class RunEngine:
                 **extra,
             )
         for message in await self.store.open_messages(run["id"]):
-            message = checked(
-                Message,
-                {
-                    **message,
-                    "status": "incomplete",
-                    "incomplete_at": stamp,
-                    "incomplete_details": {"reason": reason},
-                },
-            )
-            await self.store.save(Kind.message, message)
-            self.publish(run["id"], "thread.message.incomplete", message)
+            await self.recorder.end_message_early(message, reason=reason, stamp=stamp)
         _, usage = await self.store.run_state(run["id"])
         run_at = {"cancelled": "cancelled_at", "failed": "failed_at"}.get(status)
         final = {**run, "status": status, "required_action": None, "usage": usage, **fields}
@@ -386,25 +396,42 @@ class RunEngine:
                 )
             await self._loop(run, recorder)
         except (asyncio.CancelledError, RunStopped):
-            status = self._live.get(run_id, run)["status"]
-            stored = await self.store.get(Kind.run, run_id) or run
-            if stored["status"] not in ACTIVE_RUN_STATUSES:
-                return
-            if status == "expired":
-                await self._stop(stored, "expired")
-            elif self._shutting_down and status != "cancelling":
-                await self._stop(stored, "failed", last_error=SERVER_STOPPED)
-            else:
-                await self._stop(stored, "cancelled")
+            await self._end(run_id, self._end_stopped, run)
         except Exception as exc:
             log.warning("run %s failed: %s: %s", run_id, type(exc).__name__, exc)
-            stored = await self.store.get(Kind.run, run_id) or run
             message = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             if isinstance(exc, HostedToolUnavailable):
                 message = str(exc)
-            await self._stop(
-                stored, "failed", last_error={"code": error_code(exc), "message": message[:2000]}
-            )
+            error = {"code": error_code(exc), "message": message[:2000]}
+            if isinstance(exc, StoreUnavailable):
+                error = DATABASE_AWAY
+            await self._end(run_id, self._end_failed, run, error)
+
+    async def _end(self, run_id: str, ending: Any, *args: Any) -> None:
+        """Record how the run ended, waiting out a database outage; not cancellable by a
+        cancel or an expiry meanwhile (only by shutdown; the next start finishes it)."""
+        self._ending.add(run_id)
+        try:
+            await until_stored(lambda: ending(run_id, *args), what=f"ending run {run_id}")
+        finally:
+            self._ending.discard(run_id)
+
+    async def _end_stopped(self, run_id: str, run: dict[str, Any]) -> None:
+        status = self._live.get(run_id, run)["status"]
+        stored = await self.store.get(Kind.run, run_id) or run
+        if stored["status"] not in ACTIVE_RUN_STATUSES:
+            return
+        if status == "expired":
+            await self._stop(stored, "expired")
+        elif self._shutting_down and status != "cancelling":
+            await self._stop(stored, "failed", last_error=SERVER_STOPPED)
+        else:
+            await self._stop(stored, "cancelled")
+
+    async def _end_failed(self, run_id: str, run: dict[str, Any], error: dict[str, str]) -> None:
+        stored = await self.store.get(Kind.run, run_id) or run
+        if stored["status"] in ACTIVE_RUN_STATUSES:
+            await self._stop(stored, "failed", last_error=error)
 
     async def _loop(self, run: dict[str, Any], recorder: RunRecorder) -> None:
         check_available(run["tools"], self.hosted)

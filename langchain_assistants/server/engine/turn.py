@@ -154,19 +154,8 @@ class ModelTurn:
     async def _text_delta(self, piece: str) -> None:
         if self.message is None:
             self.message_step, self.message = await self.recorder.open_message(self.run)
-        block: dict[str, Any] = {"index": 0, "type": "text", "text": {"value": piece}}
-        if not self.text:
-            block["text"]["annotations"] = []
         self.text += piece
-        self.recorder.publish(
-            self.run["id"],
-            "thread.message.delta",
-            {
-                "id": self.message["id"],
-                "object": "thread.message.delta",
-                "delta": {"content": [block]},
-            },
-        )
+        self.recorder.text_delta(self.message, piece)
 
     async def close_message(self, usage: dict[str, int] | None, *, cut_short: bool = False) -> None:
         if self.message is not None and self.message_step is not None:

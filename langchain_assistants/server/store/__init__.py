@@ -1,6 +1,13 @@
 """Durable storage of assistants, threads, messages, runs and steps (SQLAlchemy 2, async)."""
 
-from .repository import Kind, Page, Store
+from .repository import Kind, Page, Store, StoreUnavailable
 from .schema import DatabaseUnavailableError, check_database
 
-__all__ = ["DatabaseUnavailableError", "Kind", "Page", "Store", "check_database"]
+__all__ = [
+    "DatabaseUnavailableError",
+    "Kind",
+    "Page",
+    "Store",
+    "StoreUnavailable",
+    "check_database",
+]

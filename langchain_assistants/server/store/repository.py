@@ -3,6 +3,10 @@
 SQLite allows one writer at a time, so on SQLite every write takes an in-process lock
 instead of failing with "database is locked"; PostgreSQL writes run concurrently.
 
+When the database itself fails (unreachable, restarted, read-only, disk full) every call
+raises :class:`StoreUnavailable`; the app answers 503. Connections recover on their own
+once it is back: pooled ones are pinged before use, broken SQLite ones are discarded.
+
 Projects: ``store.scoped(project)`` is a view of the same database that reads, updates and
 deletes only that project's rows and stamps its inserts with it. Routes get such a view
 from ``Svc`` (``routes/common.py``), so a route that knows nothing of projects is scoped.
@@ -20,7 +24,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, event, func, insert, select, update
+from sqlalchemy import delete, event, exc, func, insert, select, update
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -33,6 +37,27 @@ from ..wire import ACTIVE_RUN_STATUSES
 from .schema import prepare_schema
 from .sqlite_ext import aiosqlite_dbapi, load_sqlite_vec
 from .tables import AssistantRow, FileRow, MessageRow, RunRow, StepRow, ThreadRow
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached or written right now (a fault, not a bad request)."""
+
+
+# SQLite errors that mean the file cannot be written now, not that the statement is wrong.
+_SQLITE_OUTAGE = ("readonly", "disk i/o error", "disk is full", "unable to open database")
+# PostgreSQL SQLSTATE classes: connection exception, insufficient resources (disk full),
+# operator intervention (shutdown, restart), system error (I/O).
+_PG_OUTAGE_CLASSES = ("08", "53", "57", "58")
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether ``error`` from the driver means the database is away (retry later)."""
+    if isinstance(error, (exc.OperationalError, exc.InterfaceError, exc.DisconnectionError)):
+        return True
+    if isinstance(error, exc.DBAPIError):
+        sqlstate = str(getattr(error.orig, "sqlstate", None) or "")
+        return error.connection_invalidated or sqlstate[:2] in _PG_OUTAGE_CLASSES
+    return isinstance(error, (OSError, asyncio.TimeoutError))
 
 
 class Kind(enum.Enum):
@@ -91,11 +116,15 @@ class Store:
             # the pool's extra rollback on check-in would only cost a thread hop (aiosqlite
             # runs each call on its worker thread).
             kwargs["pool_reset_on_return"] = None
+        else:
+            # A server restart leaves pooled connections dead; test each before use.
+            kwargs["pool_pre_ping"] = True
         if self.is_sqlite and sqlite_vec:
             kwargs["module"] = aiosqlite_dbapi()
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "handle_error", _discard_broken_sqlite)
         if self.is_sqlite and sqlite_vec:
             event.listen(self.engine.sync_engine, "connect", load_sqlite_vec)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
@@ -188,12 +217,19 @@ class Store:
             yield batch.session
             return
         lock = self._write_lock if (write or self._lock_reads) else None
-        if lock is None:
-            async with self._sessions() as session, session.begin():
+        try:
+            if lock is None:
+                async with self._sessions() as session, session.begin():
+                    yield session
+                return
+            async with lock, self._sessions() as session, session.begin():
                 yield session
-            return
-        async with lock, self._sessions() as session, session.begin():
-            yield session
+        except Exception as error:
+            if is_outage(error):
+                # The driver's own words only: SQLAlchemy's text adds the SQL and its values.
+                cause = getattr(error, "orig", None) or error
+                raise StoreUnavailable(f"{type(cause).__name__}: {cause}"[:300]) from error
+            raise
 
     def session(self, *, write: bool) -> AbstractAsyncContextManager[AsyncSession]:
         """A transaction for stores built on this one (blobs, files), unscoped by project;
@@ -443,3 +479,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _discard_broken_sqlite(context: Any) -> None:
+    """After a statement failed because the file could not be written (read-only, full,
+    I/O), drop the pool's connections: a SQLite connection that opened the file while it
+    was read-only stays read-only for life, even once the file is writable again."""
+    message = str(context.original_exception).lower()
+    if any(marker in message for marker in _SQLITE_OUTAGE):
+        context.is_disconnect = True
