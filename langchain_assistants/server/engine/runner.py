@@ -440,9 +440,10 @@ class RunEngine:
         async with recorder.batch():  # the run's reads in one transaction
             history = await self.history.scoped(recorder.project).load(run)
             note = await code_files.tool_note(run, history.messages)
-            images = await image_urls(code_files.files, history.messages)
             transcript, usage = await self.store.run_state(run["id"])
             tool_state = await self.store.tool_state(run["id"])
+        # Outside the transaction: image bytes may be large (no reads without image files).
+        images = await image_urls(code_files.files, history.messages)
         tools = model_tools(run["tools"], code_interpreter_note=note)
         choice = model_tool_choice(run["tool_choice"])
         bound: Any = model
