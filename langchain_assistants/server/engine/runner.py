@@ -443,7 +443,7 @@ class RunEngine:
             transcript, usage = await self.store.run_state(run["id"])
             tool_state = await self.store.tool_state(run["id"])
         # Outside the transaction: image bytes may be large (no reads without image files).
-        images = await image_urls(code_files.files, history.messages)
+        images = await image_urls(code_files.files, history.messages) if history.image_ids else {}
         tools = model_tools(run["tools"], code_interpreter_note=note)
         choice = model_tool_choice(run["tool_choice"])
         bound: Any = model
