@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from openai import AsyncOpenAI, OpenAI
+from sqlalchemy.engine import make_url
 
 from langchain_assistants.server.embedded import RunningServer, start_server
 from langchain_assistants.testing.postgres import PostgresCluster, start_postgres
@@ -67,7 +68,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresCluster]:
-    """A throwaway PostgreSQL cluster for this session (started on first use, then removed)."""
+    """A throwaway PostgreSQL cluster for this session (started on first use, then removed).
+
+    On the PostgreSQL pass the shared ``server`` runs on it: a test that stops or restarts
+    PostgreSQL should use a cluster of its own (``start_postgres()``) or no database
+    fixture (then it runs on the SQLite pass only, where this cluster serves nobody else)."""
     with start_postgres() as cluster:
         yield cluster
 
@@ -107,9 +112,11 @@ def new_database(
 
 
 async def _admin(url: str, sql: str) -> None:
+    """Run one statement on the server of ``url`` (CREATE/DROP DATABASE: no transaction)."""
     import asyncpg
 
-    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(dsn)
     try:
         await connection.execute(sql)
     finally:
@@ -117,9 +124,7 @@ async def _admin(url: str, sql: str) -> None:
 
 
 def _with_database(url: str, name: str) -> str:
-    base, _, query = url.partition("?")
-    base = base.rsplit("/", 1)[0] if base.count("/") > 2 else base
-    return f"{base}/{name}" + (f"?{query}" if query else "")
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,7 @@ from .playground import router as playground
 from .retrieval import Retrieval, resolve_embeddings
 from .routes import router
 from .routes.common import Services
+from .routes.openapi import finish_openapi
 from .settings import ServerSettings
 from .store import Store, StoreUnavailable
 from .store.blobs import BlobStore, DatabaseBlobStore, DirectoryBlobStore
@@ -125,6 +126,7 @@ def create_app(
     app.include_router(router, dependencies=checks, include_in_schema=False)
     app.include_router(playground)  # the browser page; it sends the key itself
     app.add_middleware(RequestSizeLimit, max_bytes=settings.max_request_bytes)
+    finish_openapi(app)
 
     @app.get("/health", include_in_schema=False)
     async def health() -> dict[str, str]:

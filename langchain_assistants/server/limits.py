@@ -5,13 +5,15 @@
   (chunked) is counted as it streams (Starlette's ``RequestBodyLimitMiddleware``).
   Multipart uploads to ``/files`` are the one exception, in :func:`has_own_limit`:
   file uploads carry their own, larger limit.
-- NUL characters (``\\u0000``) in a JSON body, a path or a query answer 400 naming the
-  field: PostgreSQL text and JSONB cannot store them, so SQLite refuses them too and both
+- NUL characters (``\\u0000``) and unpaired surrogates (``\\ud800``-``\\udfff`` escapes
+  that are not a pair) in a JSON body, a path or a query answer 400 naming the field:
+  PostgreSQL text and JSONB cannot store them, so SQLite refuses them too and both
   backends behave the same.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import Request
@@ -66,13 +68,19 @@ class RequestSizeLimit:
         await self.limited(scope, receive, send)
 
 
+#: What PostgreSQL text cannot hold: NUL, and surrogates (a decoded pair is one character,
+#: so any surrogate left in a decoded string is unpaired).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
 def nul_path(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, ...] | None:
-    """Where the first NUL character is in a JSON value (a string or a key), if anywhere."""
+    """Where the first NUL character (or unpaired surrogate) is in a JSON value (a string
+    or a key), if anywhere."""
     if isinstance(value, str):
-        return path if "\x00" in value else None
+        return path if UNSTORABLE.search(value) else None
     if isinstance(value, dict):
         for key, item in value.items():
-            if "\x00" in key:
+            if UNSTORABLE.search(key):
                 return path
             if (found := nul_path(item, (*path, key))) is not None:
                 return found
@@ -85,7 +93,8 @@ def nul_path(value: Any, path: tuple[str | int, ...] = ()) -> tuple[str | int, .
 
 def _nul_error(param: str) -> APIError:
     return bad_request(
-        f"Invalid value for '{param}': text may not contain NUL characters (\\u0000).",
+        f"Invalid value for '{param}': text may not contain NUL characters (\\u0000) "
+        "or unpaired surrogates (\\ud800-\\udfff).",
         param=param,
     )
 
@@ -93,10 +102,10 @@ def _nul_error(param: str) -> APIError:
 async def reject_nul_characters(request: Request) -> None:
     """FastAPI dependency: 400 for a NUL character in the path, the query or a JSON body."""
     for name, value in request.path_params.items():
-        if isinstance(value, str) and "\x00" in value:
+        if isinstance(value, str) and UNSTORABLE.search(value):
             raise _nul_error(name)
     for name, value in request.query_params.multi_items():
-        if "\x00" in name or "\x00" in value:
+        if UNSTORABLE.search(name) or UNSTORABLE.search(value):
             raise _nul_error(name.replace("\x00", "\\u0000"))
     content_type = request.headers.get("content-type", "")
     if "json" not in content_type or not await request.body():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from openai import BaseModel as SDKModel
@@ -36,7 +37,7 @@ def text_block(value: str) -> dict[str, Any]:
     return {"type": "text", "text": {"value": value, "annotations": []}}
 
 
-def content_blocks(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+def content_blocks(content: str | Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Request content (a string or content parts) as stored message content blocks."""
     if isinstance(content, str):
         return [text_block(content)]

@@ -192,6 +192,8 @@ def test_multipart_uploads_to_files_are_not_held_to_the_json_limit(
 # -- databases from before projects ----------------------------------------------------
 
 
+# SQLite only (no database fixture, so not on the PostgreSQL pass): it rewrites the tables
+# with the sqlite3 module to make a database of the version before projects.
 def test_a_database_made_before_projects_opens_with_its_objects_in_default(
     tmp_path: Path,
 ) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import secrets
 import time
 from collections.abc import Callable, Iterator
@@ -48,16 +47,18 @@ RULES = [
 
 
 @pytest.fixture(scope="module")
-def projects_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """Keys of projects alpha and beta, and the single key (project default); on the suite's
-    database (SQLite, or PostgreSQL from LANGCHAIN_ASSISTANTS_TEST_DB)."""
+def projects_server(
+    tmp_path_factory: pytest.TempPathFactory, new_database: Callable[[], str]
+) -> Iterator[RunningServer]:
+    """Keys of projects alpha and beta, and the single key (project default); on a fresh
+    database of the suite's kind (SQLite, or PostgreSQL on the PostgreSQL pass)."""
     tmp = tmp_path_factory.mktemp("projects")
     keys = tmp / "keys.txt"
     keys.write_text(f"# team keys\n{KEY_A} alpha\n\n{KEY_B}   beta\n")
     script = tmp / "script.json"
     script.write_text(json.dumps({"rules": RULES}))
     with start_server(
-        db=os.environ.get("LANGCHAIN_ASSISTANTS_TEST_DB") or str(tmp / "projects.db"),
+        db=new_database(),
         model=f"scripted:{script}",
         api_key=SINGLE,
         api_keys_file=keys,

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from pydantic import BaseModel
+
 from ..engine.code_files import MAX_RESOURCE_FILES
 from ..errors import bad_request
 from ..schemas import Attachment, MessageCreate
@@ -21,9 +23,13 @@ async def _check_exists(svc: Services, file_id: str, param: str) -> None:
 
 
 async def check_tool_resources(
-    svc: Services, tool_resources: dict[str, Any] | None, param: str = "tool_resources"
+    svc: Services,
+    tool_resources: BaseModel | dict[str, Any] | None,
+    param: str = "tool_resources",
 ) -> None:
     """``code_interpreter.file_ids``: a list of at most 20 ids of existing files."""
+    if isinstance(tool_resources, BaseModel):  # the request's SDK-typed tool_resources
+        tool_resources = tool_resources.model_dump()
     if not tool_resources:
         return
     code = tool_resources.get("code_interpreter")
@@ -50,11 +56,10 @@ async def check_attachments(
     """Each attachment names an existing file and only the tools files can go to."""
     for i, attachment in enumerate(attachments or []):
         for j, tool in enumerate(attachment.tools or []):
-            if tool.get("type") not in ATTACHMENT_TOOLS:
+            if tool.type not in ATTACHMENT_TOOLS:
                 where = f"{param}[{i}].tools[{j}].type"
                 raise bad_request(
-                    f"'{where}' must be 'code_interpreter' or 'file_search', "
-                    f"got {tool.get('type')!r}.",
+                    f"'{where}' must be 'code_interpreter' or 'file_search', got {tool.type!r}.",
                     param=where,
                 )
         await _check_exists(svc, attachment.file_id, f"{param}[{i}].file_id")
@@ -65,12 +70,9 @@ async def check_message(svc: Services, message: MessageCreate, prefix: str = "")
     await check_attachments(svc, message.attachments, f"{prefix}attachments")
     if isinstance(message.content, list):
         for i, part in enumerate(message.content):
-            if part.get("type") == "image_file":
-                file_id = (part.get("image_file") or {}).get("file_id")
+            if part["type"] == "image_file":  # the schema makes image_file.file_id a string
                 where = f"{prefix}content[{i}].image_file.file_id"
-                if not isinstance(file_id, str):
-                    raise bad_request(f"'{where}' is required.", param=where)
-                await _check_exists(svc, file_id, where)
+                await _check_exists(svc, part["image_file"]["file_id"], where)
 
 
 async def check_messages(

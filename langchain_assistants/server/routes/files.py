@@ -11,12 +11,13 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
-from openai.types import FileDeleted
+from openai.types import FileDeleted, FileObject
 
 from ..errors import APIError, bad_request, not_found
 from ..store import Kind
 from ..wire import checked, list_object
 from .common import Svc, fetch
+from .openapi import ListPage, documented
 from .upload import receive_upload
 
 router = APIRouter(prefix="/files", tags=["files"])
@@ -34,7 +35,7 @@ def _clean_filename(name: str | None) -> str:
     return base[:MAX_FILENAME_CHARS]
 
 
-@router.post("")
+@router.post("", **documented(FileObject, by_id=False, body=True))
 async def upload_file(request: Request, svc: Svc) -> dict[str, Any]:
     limit = svc.settings.max_file_bytes
     file_id, writer = svc.files.new_upload()
@@ -71,7 +72,7 @@ async def upload_file(request: Request, svc: Svc) -> dict[str, Any]:
         raise
 
 
-@router.get("")
+@router.get("", **documented(ListPage[FileObject], by_id=False))
 async def list_files(
     svc: Svc,
     purpose: str | None = None,
@@ -83,12 +84,12 @@ async def list_files(
     return list_object(page.items, page.has_more)
 
 
-@router.get("/{file_id}")
+@router.get("/{file_id}", **documented(FileObject))
 async def retrieve_file(file_id: str, svc: Svc) -> dict[str, Any]:
     return await fetch(svc, Kind.file, file_id)
 
 
-@router.get("/{file_id}/content")
+@router.get("/{file_id}/content", **documented(None, media_type="application/octet-stream"))
 async def file_content(file_id: str, svc: Svc) -> StreamingResponse:
     chunks = await svc.files.content(file_id)
     if chunks is None:
@@ -96,7 +97,7 @@ async def file_content(file_id: str, svc: Svc) -> StreamingResponse:
     return StreamingResponse(chunks, media_type="application/octet-stream")
 
 
-@router.delete("/{file_id}")
+@router.delete("/{file_id}", **documented(FileDeleted))
 async def delete_file(file_id: str, svc: Svc) -> dict[str, Any]:
     await fetch(svc, Kind.file, file_id)
     # Vector stores that hold the file lose it (and its chunks) first, atomically.

@@ -5,19 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from openai.types.beta.threads import Message
+from openai.types.beta.threads import Message, MessageDeleted
 
 from ..schemas import MessageCreate, MetadataUpdate
 from ..store import Kind
 from ..wire import checked, deleted_object, user_message
 from .common import Lister, Svc, fetch, fetch_in_thread, list_page
 from .file_refs import check_message
+from .openapi import ListPage, documented
 from .tool_resources import add_to_thread_store, searchable_files
 
 router = APIRouter(prefix="/threads/{thread_id}/messages", tags=["messages"])
 
 
-@router.post("")
+@router.post("", **documented(Message, body=True))
 async def create_message(thread_id: str, body: MessageCreate, svc: Svc) -> dict[str, Any]:
     await fetch(svc, Kind.thread, thread_id)
     await check_message(svc, body)
@@ -31,7 +32,7 @@ async def create_message(thread_id: str, body: MessageCreate, svc: Svc) -> dict[
     return message
 
 
-@router.get("")
+@router.get("", **documented(ListPage[Message]))
 async def list_messages(
     thread_id: str, svc: Svc, params: Lister, run_id: str | None = None
 ) -> dict[str, Any]:
@@ -39,12 +40,12 @@ async def list_messages(
     return await list_page(svc, Kind.message, params, thread_id=thread_id, run_id=run_id)
 
 
-@router.get("/{message_id}")
+@router.get("/{message_id}", **documented(Message))
 async def retrieve_message(thread_id: str, message_id: str, svc: Svc) -> dict[str, Any]:
     return await fetch_in_thread(svc, Kind.message, thread_id, message_id)
 
 
-@router.post("/{message_id}")
+@router.post("/{message_id}", **documented(Message, body=True))
 async def modify_message(
     thread_id: str, message_id: str, body: MetadataUpdate, svc: Svc
 ) -> dict[str, Any]:
@@ -55,7 +56,7 @@ async def modify_message(
     return message
 
 
-@router.delete("/{message_id}")
+@router.delete("/{message_id}", **documented(MessageDeleted))
 async def delete_message(thread_id: str, message_id: str, svc: Svc) -> dict[str, Any]:
     await fetch_in_thread(svc, Kind.message, thread_id, message_id)
     await svc.store.delete(Kind.message, message_id)

@@ -25,6 +25,7 @@ from .common import (
     list_page,
 )
 from .file_refs import check_messages
+from .openapi import ListPage, documented
 from .tool_resources import add_to_thread_store, searchable_files
 
 router = APIRouter(prefix="/threads/{thread_id}/runs", tags=["runs"])
@@ -89,7 +90,7 @@ async def launch_run(
     return event_stream(svc, run["id"], queue, first)
 
 
-@router.post("")
+@router.post("", **documented(Run, stream=True, body=True))
 async def create_run(thread_id: str, body: RunCreate, svc: Svc, include: Include) -> Response:
     await fetch(svc, Kind.thread, thread_id)
     await check_messages(svc, body.additional_messages, "additional_messages")
@@ -102,7 +103,7 @@ async def create_run(thread_id: str, body: RunCreate, svc: Svc, include: Include
     )
 
 
-@router.get("")
+@router.get("", **documented(ListPage[Run]))
 async def list_runs(thread_id: str, svc: Svc, params: Lister) -> dict[str, Any]:
     await fetch(svc, Kind.thread, thread_id)
     return await list_page(svc, Kind.run, params, thread_id=thread_id)
@@ -115,12 +116,12 @@ async def fetch_run(svc: Services, thread_id: str, run_id: str) -> dict[str, Any
     return run
 
 
-@router.get("/{run_id}")
+@router.get("/{run_id}", **documented(Run))
 async def retrieve_run(thread_id: str, run_id: str, svc: Svc) -> JSONResponse:
     return run_response(svc, await fetch_run(svc, thread_id, run_id))
 
 
-@router.post("/{run_id}")
+@router.post("/{run_id}", **documented(Run, body=True))
 async def modify_run(thread_id: str, run_id: str, body: MetadataUpdate, svc: Svc) -> JSONResponse:
     run = await fetch_run(svc, thread_id, run_id)
     if body.metadata is not None:
@@ -129,13 +130,13 @@ async def modify_run(thread_id: str, run_id: str, body: MetadataUpdate, svc: Svc
     return run_response(svc, run)
 
 
-@router.post("/{run_id}/cancel")
+@router.post("/{run_id}/cancel", **documented(Run))
 async def cancel_run(thread_id: str, run_id: str, svc: Svc) -> JSONResponse:
     run = await fetch_run(svc, thread_id, run_id)
     return run_response(svc, await svc.engine.cancel(run))
 
 
-@router.post("/{run_id}/submit_tool_outputs")
+@router.post("/{run_id}/submit_tool_outputs", **documented(Run, stream=True, body=True))
 async def submit_tool_outputs(
     thread_id: str, run_id: str, body: SubmitToolOutputs, svc: Svc
 ) -> Response:

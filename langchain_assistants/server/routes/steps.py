@@ -8,16 +8,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from openai.types.beta.threads.runs import RunStep
 
 from ..engine.file_search import public_step, wants_content
 from ..errors import not_found
 from ..store import Kind
 from .common import Include, Lister, Svc, fetch_in_thread, list_page
+from .openapi import ListPage, documented
 
 router = APIRouter(prefix="/threads/{thread_id}/runs/{run_id}/steps", tags=["run steps"])
 
 
-@router.get("")
+@router.get("", **documented(ListPage[RunStep]))
 async def list_steps(
     thread_id: str, run_id: str, svc: Svc, params: Lister, include: Include
 ) -> dict[str, Any]:
@@ -27,7 +29,7 @@ async def list_steps(
     return {**page, "data": [public_step(step, show) for step in page["data"]]}
 
 
-@router.get("/{step_id}")
+@router.get("/{step_id}", **documented(RunStep))
 async def retrieve_step(
     thread_id: str, run_id: str, step_id: str, svc: Svc, include: Include
 ) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
-from openai.types.beta import Thread
+from openai.types.beta import Thread, ThreadDeleted
+from openai.types.beta.threads import Run
 
 from ..engine.events import Event
 from ..schemas import ThreadCreate, ThreadCreateAndRun, ThreadUpdate
@@ -14,6 +15,7 @@ from ..store import Kind
 from ..wire import checked, deleted_object, thread_object, user_message
 from .common import Services, Svc, fetch
 from .file_refs import check_messages, check_tool_resources
+from .openapi import documented
 from .runs import launch_run
 from .tool_resources import add_to_thread_store, resolve_tool_resources, searchable_files
 
@@ -38,13 +40,13 @@ async def new_thread(
     return thread
 
 
-@router.post("")
+@router.post("", **documented(Thread, by_id=False, body=True))
 async def create_thread(svc: Svc, body: ThreadCreate | None = None) -> dict[str, Any]:
     return await new_thread(svc, body or ThreadCreate())
 
 
 # Registered before "/{thread_id}" so that "runs" is not taken for a thread id.
-@router.post("/runs")
+@router.post("/runs", **documented(Run, stream=True, body=True))
 async def create_thread_and_run(body: ThreadCreateAndRun, svc: Svc) -> Response:
     await fetch(svc, Kind.assistant, body.assistant_id)
     await check_tool_resources(svc, body.tool_resources)
@@ -54,12 +56,12 @@ async def create_thread_and_run(body: ThreadCreateAndRun, svc: Svc) -> Response:
     return await launch_run(svc, thread["id"], body, first_events=[Event("thread.created", thread)])
 
 
-@router.get("/{thread_id}")
+@router.get("/{thread_id}", **documented(Thread))
 async def retrieve_thread(thread_id: str, svc: Svc) -> dict[str, Any]:
     return await fetch(svc, Kind.thread, thread_id)
 
 
-@router.post("/{thread_id}")
+@router.post("/{thread_id}", **documented(Thread, body=True))
 async def modify_thread(thread_id: str, body: ThreadUpdate, svc: Svc) -> dict[str, Any]:
     thread = await fetch(svc, Kind.thread, thread_id)
     await check_tool_resources(svc, body.tool_resources)
@@ -71,7 +73,7 @@ async def modify_thread(thread_id: str, body: ThreadUpdate, svc: Svc) -> dict[st
     return thread
 
 
-@router.delete("/{thread_id}")
+@router.delete("/{thread_id}", **documented(ThreadDeleted))
 async def delete_thread(thread_id: str, svc: Svc) -> dict[str, Any]:
     await fetch(svc, Kind.thread, thread_id)
     run = await svc.store.active_run(thread_id)

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from openai.types.beta import Thread
+from pydantic import BaseModel
 
 from ..errors import APIError, bad_request
 from ..schemas import MessageCreate
@@ -39,12 +40,14 @@ def _list_of_ids(value: Any, param: str) -> list[str]:
 
 
 async def resolve_tool_resources(
-    svc: Services, tool_resources: dict[str, Any] | None, owner: Owner
+    svc: Services, tool_resources: BaseModel | dict[str, Any] | None, owner: Owner
 ) -> dict[str, Any] | None:
     """``tool_resources`` as stored: file_search store ids checked, inline stores created.
 
     Raises 400 for a malformed entry or more than one store, 404 for an unknown store.
     """
+    if isinstance(tool_resources, BaseModel):  # the request's SDK-typed tool_resources
+        tool_resources = tool_resources.model_dump(exclude_none=True)
     if not tool_resources or not tool_resources.get("file_search"):
         return tool_resources
     file_search = tool_resources["file_search"]
@@ -89,7 +92,7 @@ def searchable_files(messages: Sequence[MessageCreate]) -> list[str]:
     searchable: list[str] = []
     for message in messages:
         for attachment in message.attachments or []:
-            types = [tool.get("type") for tool in attachment.tools or []]
+            types = [tool.type for tool in attachment.tools or []]
             if "file_search" in types and attachment.file_id not in searchable:
                 searchable.append(attachment.file_id)
     return searchable

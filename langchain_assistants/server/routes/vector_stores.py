@@ -12,12 +12,20 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
+from openai.types import VectorStore, VectorStoreDeleted, VectorStoreSearchResponse
+from openai.types.vector_stores import (
+    FileContentResponse,
+    VectorStoreFile,
+    VectorStoreFileBatch,
+    VectorStoreFileDeleted,
+)
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..retrieval.objects import search_result
 from ..schemas import Metadata
 from ..wire import deleted_object
 from .common import Lister, Svc
+from .openapi import ListPage, ResultsPage, documented
 
 router = APIRouter(prefix="/vector_stores", tags=["vector_stores"])
 
@@ -78,7 +86,7 @@ def _polled(svc: Svc, body: dict[str, Any]) -> JSONResponse:
 # -- stores -------------------------------------------------------------------------------
 
 
-@router.post("")
+@router.post("", **documented(VectorStore, body=True))
 async def create_vector_store(body: VectorStoreCreate, svc: Svc) -> dict[str, Any]:
     return await svc.retrieval.create_vector_store(
         name=body.name,
@@ -89,19 +97,19 @@ async def create_vector_store(body: VectorStoreCreate, svc: Svc) -> dict[str, An
     )
 
 
-@router.get("")
+@router.get("", **documented(ListPage[VectorStore], by_id=False))
 async def list_vector_stores(svc: Svc, params: Lister) -> dict[str, Any]:
     return await svc.retrieval.list_vector_stores(
         limit=params.limit, order=params.order, after=params.after, before=params.before
     )
 
 
-@router.get("/{vector_store_id}")
+@router.get("/{vector_store_id}", **documented(VectorStore))
 async def retrieve_vector_store(vector_store_id: str, svc: Svc) -> JSONResponse:
     return _polled(svc, await svc.retrieval.get_vector_store(vector_store_id))
 
 
-@router.post("/{vector_store_id}")
+@router.post("/{vector_store_id}", **documented(VectorStore, body=True))
 async def modify_vector_store(
     vector_store_id: str, body: VectorStoreUpdate, svc: Svc
 ) -> dict[str, Any]:
@@ -109,13 +117,15 @@ async def modify_vector_store(
     return await svc.retrieval.modify_vector_store(vector_store_id, changes)
 
 
-@router.delete("/{vector_store_id}")
+@router.delete("/{vector_store_id}", **documented(VectorStoreDeleted))
 async def delete_vector_store(vector_store_id: str, svc: Svc) -> dict[str, Any]:
     await svc.retrieval.delete_vector_store(vector_store_id)
     return deleted_object("vector_store", vector_store_id)
 
 
-@router.post("/{vector_store_id}/search")
+@router.post(
+    "/{vector_store_id}/search", **documented(ResultsPage[VectorStoreSearchResponse], body=True)
+)
 async def search_vector_store(
     vector_store_id: str, body: SearchRequest, svc: Svc
 ) -> dict[str, Any]:
@@ -140,7 +150,7 @@ async def search_vector_store(
 # -- files of a store ---------------------------------------------------------------------
 
 
-@router.post("/{vector_store_id}/files")
+@router.post("/{vector_store_id}/files", **documented(VectorStoreFile, body=True))
 async def create_vector_store_file(
     vector_store_id: str, body: FileCreate, svc: Svc
 ) -> JSONResponse:
@@ -153,7 +163,7 @@ async def create_vector_store_file(
     return _polled(svc, created)
 
 
-@router.get("/{vector_store_id}/files")
+@router.get("/{vector_store_id}/files", **documented(ListPage[VectorStoreFile]))
 async def list_vector_store_files(
     vector_store_id: str,
     svc: Svc,
@@ -170,25 +180,27 @@ async def list_vector_store_files(
     )
 
 
-@router.get("/{vector_store_id}/files/{file_id}")
+@router.get("/{vector_store_id}/files/{file_id}", **documented(VectorStoreFile))
 async def retrieve_vector_store_file(vector_store_id: str, file_id: str, svc: Svc) -> JSONResponse:
     return _polled(svc, await svc.retrieval.get_file(vector_store_id, file_id))
 
 
-@router.post("/{vector_store_id}/files/{file_id}")
+@router.post("/{vector_store_id}/files/{file_id}", **documented(VectorStoreFile, body=True))
 async def update_vector_store_file(
     vector_store_id: str, file_id: str, body: FileUpdate, svc: Svc
 ) -> dict[str, Any]:
     return await svc.retrieval.update_file_attributes(vector_store_id, file_id, body.attributes)
 
 
-@router.delete("/{vector_store_id}/files/{file_id}")
+@router.delete("/{vector_store_id}/files/{file_id}", **documented(VectorStoreFileDeleted))
 async def delete_vector_store_file(vector_store_id: str, file_id: str, svc: Svc) -> dict[str, Any]:
     await svc.retrieval.remove_file(vector_store_id, file_id)
     return deleted_object("vector_store.file", file_id)
 
 
-@router.get("/{vector_store_id}/files/{file_id}/content")
+@router.get(
+    "/{vector_store_id}/files/{file_id}/content", **documented(ResultsPage[FileContentResponse])
+)
 async def vector_store_file_content(vector_store_id: str, file_id: str, svc: Svc) -> dict[str, Any]:
     texts = await svc.retrieval.file_content(vector_store_id, file_id)
     return {
@@ -202,7 +214,7 @@ async def vector_store_file_content(vector_store_id: str, file_id: str, svc: Svc
 # -- batches ------------------------------------------------------------------------------
 
 
-@router.post("/{vector_store_id}/file_batches")
+@router.post("/{vector_store_id}/file_batches", **documented(VectorStoreFileBatch, body=True))
 async def create_file_batch(vector_store_id: str, body: BatchCreate, svc: Svc) -> JSONResponse:
     batch = await svc.retrieval.create_batch(
         vector_store_id,
@@ -214,17 +226,21 @@ async def create_file_batch(vector_store_id: str, body: BatchCreate, svc: Svc) -
     return _polled(svc, batch)
 
 
-@router.get("/{vector_store_id}/file_batches/{batch_id}")
+@router.get("/{vector_store_id}/file_batches/{batch_id}", **documented(VectorStoreFileBatch))
 async def retrieve_file_batch(vector_store_id: str, batch_id: str, svc: Svc) -> JSONResponse:
     return _polled(svc, await svc.retrieval.get_batch(vector_store_id, batch_id))
 
 
-@router.post("/{vector_store_id}/file_batches/{batch_id}/cancel")
+@router.post(
+    "/{vector_store_id}/file_batches/{batch_id}/cancel", **documented(VectorStoreFileBatch)
+)
 async def cancel_file_batch(vector_store_id: str, batch_id: str, svc: Svc) -> dict[str, Any]:
     return await svc.retrieval.cancel_batch(vector_store_id, batch_id)
 
 
-@router.get("/{vector_store_id}/file_batches/{batch_id}/files")
+@router.get(
+    "/{vector_store_id}/file_batches/{batch_id}/files", **documented(ListPage[VectorStoreFile])
+)
 async def list_file_batch_files(
     vector_store_id: str,
     batch_id: str,
