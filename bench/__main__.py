@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import contenders as c
-from . import load, machine, report, retrieval, scenarios, uploads
+from . import load, machine, process, report, retrieval, scenarios, uploads
 from .fixtures import create_assistants, write_script
 from .results import Cell, Results, ThroughputRow
 from .scenarios import log
@@ -104,6 +104,15 @@ def run(sizes: Sizes, mode: str) -> Results:
         retrieved = retrieval.run(sizes, log)
         log("8. file uploads")
         uploaded = uploads.run(sizes, Path(tmp), log)
+        in_process = process.run_all(
+            sqlite_db=f"{tmp}/process.db",
+            postgres_url=os.environ.get(POSTGRES_ENV),
+            model=model_0,
+            workdir=Path(tmp),
+            turns=sizes.process_turns,
+            lengths=sizes.process_lengths,
+            log=log,
+        )
     info["load average at end"] = machine.load_now()
     return Results(
         mode=mode,
@@ -117,6 +126,7 @@ def run(sizes: Sizes, mode: str) -> Results:
         elapsed=time.perf_counter() - started,
         retrieval=retrieved,
         uploads=uploaded,
+        process=in_process,
     )
 
 

@@ -81,9 +81,9 @@ def section(results: Results) -> list[str]:
             f"- **Server, thread length**: the floor's turn goes from {ms(first.median)} to "
             f"{ms(last.median)} ms and its server CPU from {ms(first.server_cpu_per_turn)} to "
             f"{ms(last.server_cpu_per_turn)} ms per turn between {lengths[0].earlier} and "
-            f"{lengths[-1].earlier} earlier messages: every run reads and converts the whole "
-            "thread (`RunEngine._loop` -> `Store.thread_messages` + `build_prompt`), an "
-            "O(n) cost per run."
+            f"{lengths[-1].earlier} earlier messages: a run on a thread this process has not "
+            "read yet reads and converts all of it once (`engine/thread_history.py`); later "
+            "runs check it with one query and read only new messages (section 9)."
         )
     lines += [
         _round_trips(results),

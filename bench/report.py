@@ -6,7 +6,7 @@ import math
 import time
 from collections import Counter
 
-from . import findings, retrieval, targets, uploads
+from . import findings, process, retrieval, targets, uploads
 from .contenders import FLOOR, LEGACY, NAMES, ORDER, OURS
 from .markdown import errors, num, table
 from .results import Cell, LengthRow, Results, Samples, by_level
@@ -344,5 +344,6 @@ def render(results: Results) -> str:
     lines += _throughput(results)
     lines += retrieval.section(results.retrieval)
     lines += uploads.section(results.uploads)
+    lines += process.section(results.process)
     lines += findings.section(results)
     return "\n".join(lines).rstrip() + "\n"

@@ -150,6 +150,7 @@ class Results:
     elapsed: float = 0.0
     retrieval: Any = None  # retrieval.RetrievalResults (section 7)
     uploads: list[Any] | None = None  # uploads.UploadRow (section 8)
+    process: list[Any] | None = None  # process.ProcessSection (section 9)
 
 
 def by_level(cells: list[Cell]) -> dict[int, dict[str, Cell]]:

@@ -31,6 +31,9 @@ class Sizes:
     pdf_pages: int = 300
     #: File sizes uploaded (and downloaded) per blob store, in MiB.
     upload_mib: tuple[int, ...] = (50, 200)
+    #: Section 9 (server in its own process): new-thread turns; turns per thread length.
+    process_turns: int = 60
+    process_lengths: tuple[int, ...] = (10, 100, 1000)
 
     def turns_each(self, clients: int, *, legacy: bool) -> int:
         """Turns each conversation runs back to back in a concurrency cell."""
@@ -62,4 +65,6 @@ QUICK = Sizes(
     retrieval_queries=20,
     pdf_pages=5,
     upload_mib=(4, 16),
+    process_turns=8,
+    process_lengths=(10, 50),
 )

@@ -213,12 +213,12 @@ def _length_note(results: Results) -> str:
     )
     if floor_growth >= ours_growth / 2:
         return (
-            f"{head}: mostly server time. Every run loads the whole thread "
-            "(`Store.thread_messages`) and rebuilds the whole prompt "
-            "(`engine/conversation.py::build_prompt`) in `engine/runner.py::_loop`: O(n) JSON "
-            "decoding and message objects per run. *Close it*: cache the thread's converted "
-            "prompt (invalidated on message writes) or load only what `truncation_strategy` "
-            "keeps; a real model's own prompt processing is O(n) anyway."
+            f"{head}: mostly server time. Section 4 seeds a fresh thread for every turn, so "
+            "each run is the first this process makes on that thread: it reads and converts "
+            "all of it once (`engine/thread_history.py`; later runs read only new messages, "
+            "section 9 *next run*). *Close it*: store each message's converted form so a "
+            "cold thread is not decoded and converted; a real model's own prompt processing "
+            "is O(n) anyway."
         )
     return (
         f"{head}: mostly the client's. Ours makes {num(a[OURS].requests_per_turn)} "

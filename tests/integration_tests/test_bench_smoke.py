@@ -26,6 +26,7 @@ HEADINGS = (
     "## 6. Server throughput",
     "## 7. Retrieval (vector stores)",
     "## 8. File uploads",
+    "## 9. Server in its own process",
     "## What looks slow",
 )
 

@@ -63,27 +63,15 @@ def thread_as_messages(
     return out
 
 
-def truncate(
-    messages: list[dict[str, Any]], strategy: dict[str, Any] | None
-) -> list[dict[str, Any]]:
-    """Apply ``truncation_strategy``: ``last_messages`` keeps the newest n messages."""
-    if strategy and strategy.get("type") == "last_messages" and strategy.get("last_messages"):
-        return messages[-int(strategy["last_messages"]) :]
-    return messages
-
-
 def build_prompt(
-    run: dict[str, Any],
-    thread_messages: list[dict[str, Any]],
-    transcript: list[dict[str, Any]],
-    images: Mapping[str, str] | None = None,
+    run: dict[str, Any], shown: list[BaseMessage], transcript: list[dict[str, Any]]
 ) -> list[BaseMessage]:
-    """``images`` maps ``image_file`` ids to the URLs the model is shown."""
+    """The run's instructions, the thread's ``shown`` messages (already truncated and
+    converted, see ``thread_history.py``), then the run's own transcript."""
     prompt: list[BaseMessage] = []
     if run.get("instructions"):
         prompt.append(SystemMessage(content=run["instructions"]))
-    shown = truncate(thread_messages, run.get("truncation_strategy"))
-    prompt += thread_as_messages(shown, images)
+    prompt += shown
     prompt += messages_from_dict(transcript)
     return prompt
 

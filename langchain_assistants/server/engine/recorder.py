@@ -1,7 +1,10 @@
 """Writes a run's steps and messages and publishes their events, in that order.
 
 Both the engine (lifecycle) and a model turn (streamed output) record through this one
-object, so a stored object and the event announcing it can never disagree. It only calls
+object, so a stored object and the event announcing it can never disagree. The rule:
+an event is published only after the object it carries is committed. Writes that belong
+together (a turn's end: its message, its step and the run) go in one ``batch()``, one
+transaction, whose events are published in order once it has committed. It only calls
 downward: the store and the event bus. A run's turns record through ``for_project(...)``:
 what the run creates (steps, messages) belongs to the run's project.
 """
@@ -9,6 +12,7 @@ what the run creates (steps, messages) belongs to the run's project.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 from openai.types.beta.threads import Message
@@ -36,7 +40,16 @@ class RunRecorder:
         return RunRecorder(self.store.scoped(project), self.bus, self._partial)
 
     def publish(self, run_id: str, name: str, data: dict[str, Any]) -> None:
-        self.bus.publish(run_id, name, data)
+        """Publish now, or once the open ``batch()`` has committed (never if it fails)."""
+        self.store.after_commit(lambda: self.bus.publish(run_id, name, data))
+
+    def close(self, run_id: str) -> None:
+        """End the run's streams, after the events of the open ``batch()`` if any."""
+        self.store.after_commit(lambda: self.bus.close(run_id))
+
+    def batch(self) -> AbstractAsyncContextManager[None]:
+        """One transaction for the writes inside; their events follow its commit."""
+        return self.store.batch()
 
     @property
     def project(self) -> str | None:
@@ -71,12 +84,14 @@ class RunRecorder:
             assistant_id=run["assistant_id"],
             run_id=run["id"],
         )
-        step = await self.open_step(
-            run, {"type": "message_creation", "message_creation": {"message_id": message["id"]}}
-        )
-        await self.store.insert(Kind.message, message, thread_id=run["thread_id"], run_id=run["id"])
-        self.publish(run["id"], "thread.message.created", message)
-        self.publish(run["id"], "thread.message.in_progress", message)
+        details = {"type": "message_creation", "message_creation": {"message_id": message["id"]}}
+        async with self.batch():
+            step = await self.open_step(run, details)
+            await self.store.insert(
+                Kind.message, message, thread_id=run["thread_id"], run_id=run["id"]
+            )
+            self.publish(run["id"], "thread.message.created", message)
+            self.publish(run["id"], "thread.message.in_progress", message)
         return step, message
 
     def text_delta(self, message: dict[str, Any], piece: str) -> None:
@@ -148,6 +163,7 @@ class RunRecorder:
                 "attachments": [*message.get("attachments", []), *attachments],
             },
         )
-        await self.store.save(Kind.message, message)
-        self.publish(message["run_id"], f"thread.message.{message['status']}", message)
-        await self.finish_step(step, status="completed", completed_at=stamp, usage=usage)
+        async with self.batch():
+            await self.store.save(Kind.message, message)
+            self.publish(message["run_id"], f"thread.message.{message['status']}", message)
+            await self.finish_step(step, status="completed", completed_at=stamp, usage=usage)

@@ -54,6 +54,7 @@ from .outage import until_stored
 from .recorder import RunRecorder
 from .run_log import log_run_end, log_run_start
 from .signals import RunSignals
+from .thread_history import ThreadHistory
 from .tools import model_tool_choice, model_tools
 from .turn import ModelTurn
 
@@ -116,6 +117,7 @@ class RunEngine:
         self.code_files = CodeFiles(store, files, max_file_bytes=settings.max_file_bytes)
         self.bus = EventBus()
         self.recorder = RunRecorder(store, self.bus)
+        self.history = ThreadHistory(store)
         # Tools the server executes itself, by the function name the model calls.
         self.hosted: dict[str, HostedTool] = {
             tool.name: tool
@@ -554,14 +556,15 @@ class RunEngine:
             log_run_start(run)
         try:
             # What the run creates belongs to the project of the run (kept on its row).
-            project = await self.store.project_of(Kind.run, run_id)
-            if project is None:  # deleted with its thread before it started
-                self.bus.close(run_id)
-                return
-            recorder = self.recorder.for_project(project)
-            run = await self._transition(
-                run, "in_progress", started_at=run.get("started_at") or now()
-            )
+            async with self.store.batch():  # one transaction to start
+                project = await self.store.project_of(Kind.run, run_id)
+                if project is None:  # deleted with its thread before it started
+                    self.recorder.close(run_id)
+                    return
+                recorder = self.recorder.for_project(project)
+                run = await self._transition(
+                    run, "in_progress", started_at=run.get("started_at") or now()
+                )
             await self._loop(run, recorder)
         except (asyncio.CancelledError, RunStopped):
             if run_id in self._lost:  # another process finished it: nothing to write
@@ -611,10 +614,14 @@ class RunEngine:
     async def _loop(self, run: dict[str, Any], recorder: RunRecorder) -> None:
         check_available(run["tools"], self.hosted)
         model = with_sampling(self.models.resolve(run["model"]), run)
-        thread_messages = await self.store.thread_messages(run["thread_id"], exclude_run=run["id"])
         code_files = self.code_files.scoped(recorder.project)  # the run's project's files
-        note = await code_files.tool_note(run, thread_messages)
-        images = await image_urls(code_files.files, thread_messages)
+        async with recorder.batch():  # the run's reads in one transaction
+            history = await self.history.scoped(recorder.project).load(run)
+            note = await code_files.tool_note(run, history.messages)
+            transcript, usage = await self.store.run_state(run["id"])
+            tool_state = await self.store.tool_state(run["id"])
+        # Outside the transaction: image bytes may be large (no reads without image files).
+        images = await image_urls(code_files.files, history.messages) if history.image_ids else {}
         tools = model_tools(run["tools"], code_interpreter_note=note)
         choice = model_tool_choice(run["tool_choice"])
         bound: Any = model
@@ -625,11 +632,9 @@ class RunEngine:
         if tools and choice != "none":
             after_tools = model.bind_tools(tools)
             bound = model.bind_tools(tools, tool_choice=choice) if choice else after_tools
-        transcript, usage = await self.store.run_state(run["id"])
         usage = usage or dict(ZERO_USAGE)
         # Figures and files this run's code made (also before a requires_action pause).
         outputs = RunOutputs.from_transcript(transcript)
-        tool_state = await self.store.tool_state(run["id"])
         show = wants_content(tool_state.get("include"))
         citations = CitationBook.from_state(tool_state.get("citations"))
         while True:
@@ -643,7 +648,7 @@ class RunEngine:
             )
             await turn.stream(
                 after_tools if transcript else bound,
-                build_prompt(run, thread_messages, transcript, images),
+                build_prompt(run, history.as_prompt(images), transcript),
             )
             turn_usage = turn.usage
             usage = add_usage(usage, turn_usage)
@@ -652,13 +657,14 @@ class RunEngine:
                 calls = calls[:1]
             if not calls:
                 reason = limit_reached(run, usage, turn_usage)
-                await turn.close_message(turn_usage, cut_short=reason is not None)
-                if reason:
-                    await self._finish(
-                        run, "incomplete", usage, incomplete_details={"reason": reason}
-                    )
-                else:
-                    await self._finish(run, "completed", usage, completed_at=now())
+                async with recorder.batch():  # the answer, its step and the run: one commit
+                    await turn.close_message(turn_usage, cut_short=reason is not None)
+                    if reason:
+                        await self._finish(
+                            run, "incomplete", usage, incomplete_details={"reason": reason}
+                        )
+                    else:
+                        await self._finish(run, "completed", usage, completed_at=now())
                 return
             await turn.close_message(None)
             assert turn.tool_step is not None
@@ -691,7 +697,7 @@ class RunEngine:
                 await self._finish(run, "incomplete", usage, incomplete_details={"reason": reason})
                 return
             if pending:
-                await self.store.save(Kind.step, checked(RunStep, {**step, "usage": turn_usage}))
+                step = checked(RunStep, {**step, "usage": turn_usage})
                 required = {
                     "type": "submit_tool_outputs",
                     "submit_tool_outputs": {
@@ -705,40 +711,43 @@ class RunEngine:
                         ]
                     },
                 }
-                # Nobody executes a waiting run: whichever process gets its tool outputs
-                # claims it (``submit_tool_outputs``).
-                await self._transition(
-                    run,
-                    "requires_action",
-                    {
-                        "transcript": transcript,
-                        "usage": usage,
-                        "tool_state": tool_state,
-                        "owner": None,
-                        "lease_until": None,
-                    },
-                    required_action=required,
-                )
-                self.bus.close(run["id"])
+                async with recorder.batch():  # the step and the pause: one commit
+                    await self.store.save(Kind.step, step)
+                    # Nobody executes a waiting run: whichever process gets its tool outputs
+                    # claims it (``submit_tool_outputs``).
+                    await self._transition(
+                        run,
+                        "requires_action",
+                        {
+                            "transcript": transcript,
+                            "usage": usage,
+                            "tool_state": tool_state,
+                            "owner": None,
+                            "lease_until": None,
+                        },
+                        required_action=required,
+                    )
+                    self.recorder.close(run["id"])
                 return
-            saved = await self.store.save_run(
-                run, transcript=transcript, usage=usage, tool_state=tool_state
-            )
-            if not saved:
-                raise RunStopped  # stopped through another process meanwhile
-            await self.recorder.finish_step(
-                step,
-                status="completed",
-                completed_at=now(),
-                usage=turn_usage,
-                show_result_content=show,
-            )
+            async with recorder.batch():  # the run's state and the finished step: one commit
+                saved = await self.store.save_run(
+                    run, transcript=transcript, usage=usage, tool_state=tool_state
+                )
+                if not saved:
+                    raise RunStopped  # stopped through another process meanwhile
+                await self.recorder.finish_step(
+                    step,
+                    status="completed",
+                    completed_at=now(),
+                    usage=turn_usage,
+                    show_result_content=show,
+                )
 
     async def _finish(
         self, run: dict[str, Any], status: str, usage: dict[str, int], **fields: Any
     ) -> None:
         await self._transition(run, status, {"usage": usage}, usage=usage, **fields)
-        self.bus.close(run["id"])
+        self.recorder.close(run["id"])
 
     async def _run_hosted(
         self, run: dict[str, Any], turn: ModelTurn, calls: list[Any]

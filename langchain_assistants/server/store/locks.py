@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..wire import ACTIVE_RUN_STATUSES
@@ -40,9 +40,8 @@ async def insert_unless_locked(
             )
             if active is not None:
                 return dict(active)
-            for kind, data, columns in rows:
-                s.add(store._row(kind, data, columns))
-                await s.flush()
+            for kind, data, columns in rows:  # one by one: ``seq`` keeps their order
+                await s.execute(insert(kind.table).values(**store._values(kind, data, columns)))
             return None
     except IntegrityError:
         # Only the one-active-run index can refuse these rows (ids are fresh).

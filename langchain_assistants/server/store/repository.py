@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import copy
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, event, exc, or_, select, update
+from sqlalchemy import ColumnElement, delete, event, exc, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -86,6 +87,19 @@ class Page:
     has_more: bool
 
 
+@dataclass
+class _Batch:
+    """An open ``Store.batch()``: its session, the task that owns it, deferred actions."""
+
+    sessions: Any
+    task: asyncio.Task[Any] | None
+    session: AsyncSession
+    after_commit: list[Callable[[], None]]
+
+
+_BATCH: ContextVar[_Batch | None] = ContextVar("store_batch", default=None)
+
+
 class Store:
     """Async access to the database named by a SQLAlchemy URL."""
 
@@ -98,6 +112,10 @@ class Store:
             kwargs["poolclass"] = StaticPool
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
+            # Every transaction here ends in a commit or rollback (``session.begin()``), so
+            # the pool's extra rollback on check-in would only cost a thread hop (aiosqlite
+            # runs each call on its worker thread).
+            kwargs["pool_reset_on_return"] = None
         else:
             # A server restart leaves pooled connections dead; test each before use.
             kwargs["pool_pre_ping"] = True
@@ -132,7 +150,7 @@ class Store:
         """The WHERE clauses that limit a query to this view's project."""
         return [] if self.project is None else [table.project == self.project]
 
-    def _row(self, kind: Kind, data: dict[str, Any], columns: dict[str, Any]) -> Any:
+    def _values(self, kind: Kind, data: dict[str, Any], columns: dict[str, Any]) -> dict[str, Any]:
         columns = dict(columns)
         project = columns.pop("project", None)
         if self.project is not None:
@@ -144,9 +162,13 @@ class Store:
                 f"Inserting a {kind.label} through the unscoped store needs project= "
                 "(the project of the request or run that creates it)."
             )
-        return kind.table(
-            id=data["id"], created_at=data["created_at"], data=data, project=project, **columns
-        )
+        return {
+            "id": data["id"],
+            "created_at": data["created_at"],
+            "data": data,
+            "project": project,
+            **columns,
+        }
 
     async def create_all(self) -> None:
         """Create missing tables, and add columns newer than an existing database."""
@@ -156,8 +178,49 @@ class Store:
     async def close(self) -> None:
         await self.engine.dispose()
 
+    # -- transactions -----------------------------------------------------------------
+
+    def _batch(self) -> _Batch | None:
+        """The batch this task has open on this database, if any."""
+        batch = _BATCH.get()
+        if batch is None or batch.sessions is not self._sessions:
+            return None
+        # A task started inside a batch inherits the context: it must not join the batch.
+        return batch if batch.task is asyncio.current_task() else None
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """One transaction for every read and write this task makes inside the block
+        (nested blocks join it); what ``after_commit`` was given runs once it committed,
+        in order, and never if it failed. The engine publishes its events this way, so
+        an event never announces an object a client could not yet read."""
+        if self._batch() is not None:
+            yield
+            return
+        async with self._session(write=True) as session:
+            batch = _Batch(self._sessions, asyncio.current_task(), session, [])
+            token = _BATCH.set(batch)
+            try:
+                yield
+            finally:
+                _BATCH.reset(token)
+        for action in batch.after_commit:
+            action()
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once this task's open batch has committed (now if none is open)."""
+        batch = self._batch()
+        if batch is None:
+            action()
+        else:
+            batch.after_commit.append(action)
+
     @asynccontextmanager
     async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        batch = self._batch()
+        if batch is not None:
+            yield batch.session
+            return
         lock = self._write_lock if (write or self._lock_reads) else None
         try:
             if lock is None:
@@ -182,16 +245,15 @@ class Store:
 
     async def insert(self, kind: Kind, data: dict[str, Any], **columns: Any) -> None:
         async with self._session(write=True) as s:
-            s.add(self._row(kind, data, columns))
+            await s.execute(insert(kind.table).values(**self._values(kind, data, columns)))
 
     async def insert_many(
         self, kind: Kind, rows: list[tuple[dict[str, Any], dict[str, Any]]]
     ) -> None:
         """Insert several ``(data, columns)`` rows in one transaction, in order."""
         async with self._session(write=True) as s:
-            for data, columns in rows:
-                s.add(self._row(kind, data, columns))
-                await s.flush()
+            for data, columns in rows:  # one by one: ``seq`` keeps their order
+                await s.execute(insert(kind.table).values(**self._values(kind, data, columns)))
 
     async def get(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
         table = kind.table
@@ -285,20 +347,52 @@ class Store:
         # cursor past the end.
         return int(seq) if seq is not None else -1
 
+    def _shown_messages(self, thread_id: str, exclude_run: str | None) -> list[Any]:
+        """WHERE clauses: a thread's messages, without those of run ``exclude_run``."""
+        clauses = [MessageRow.thread_id == thread_id, *self._mine(MessageRow)]
+        if exclude_run is not None:
+            clauses.append((MessageRow.run_id != exclude_run) | (MessageRow.run_id.is_(None)))
+        return clauses
+
     async def thread_messages(
-        self, thread_id: str, *, exclude_run: str | None = None
+        self,
+        thread_id: str,
+        *,
+        exclude_run: str | None = None,
+        last: int | None = None,
+        after: str | None = None,
     ) -> list[dict[str, Any]]:
-        """Every message of a thread in creation order (the model's context)."""
+        """A thread's messages in creation order (the model's context); ``last``: only the
+        newest ``last`` of them (read with a LIMIT, not filtered afterwards); ``after``: only
+        those newer than the message with that id."""
+        query = select(MessageRow.data).where(*self._shown_messages(thread_id, exclude_run))
+        if after is not None:
+            seq = select(MessageRow.seq).where(MessageRow.id == after).scalar_subquery()
+            query = query.where(MessageRow.seq > seq)
         async with self._session(write=False) as s:
-            query = select(MessageRow.data).where(
-                MessageRow.thread_id == thread_id, *self._mine(MessageRow)
-            )
-            if exclude_run is not None:
-                query = query.where(
-                    (MessageRow.run_id != exclude_run) | (MessageRow.run_id.is_(None))
-                )
-            rows = (await s.scalars(query.order_by(MessageRow.seq.asc()))).all()
+            if last is None:
+                rows = list((await s.scalars(query.order_by(MessageRow.seq.asc()))).all())
+            else:
+                newest = query.order_by(MessageRow.seq.desc()).limit(last)
+                rows = list((await s.scalars(newest)).all())
+                rows.reverse()
             return [dict(r) for r in rows]
+
+    async def thread_marker(
+        self, thread_id: str, *, exclude_run: str | None = None
+    ) -> tuple[int, str | None]:
+        """``(count, newest id)`` of ``thread_messages``' rows: a check in one small query
+        that a copy of them is current. Any change of the set changes it: deleting lowers
+        the count, and an inserted row is newer than every row before it (seq only grows),
+        so keeping the count while inserting replaces the newest id (ids are never reused)."""
+        clauses = self._shown_messages(thread_id, exclude_run)
+        count = select(func.count()).select_from(MessageRow).where(*clauses).scalar_subquery()
+        query = (
+            select(count, MessageRow.id).where(*clauses).order_by(MessageRow.seq.desc()).limit(1)
+        )
+        async with self._session(write=False) as s:
+            row = (await s.execute(query)).first()
+        return (int(row[0]), str(row[1])) if row else (0, None)
 
     # -- runs -------------------------------------------------------------------------
 

@@ -1,0 +1,311 @@
+"""Section 9: the server in its own process (the CLI), its CPU time per turn.
+
+``langchain-assistants serve`` runs as a child process with a zero-delay scripted model;
+the client (this process) sends one streamed new-thread run at a time over raw HTTP and
+reads the SSE stream to its end. Server CPU per turn is the child's user+system CPU time
+(``/proc/PID/task/*/schedstat``) spent during those turns, divided by the turns:
+no GIL shared with the client, no client work counted. Turns/s here is sequential (one
+turn at a time), so it is the inverse of a turn's latency, not a load test.
+
+The thread-length series runs one turn on existing threads of 10/100/1,000 earlier
+messages (seeded untimed), so it shows what a turn costs per earlier message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from .fixtures import TEXT_PROMPT
+from .markdown import table
+
+_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+@dataclass
+class ProcessRow:
+    """One measurement: ``turns`` sequential turns, wall seconds, server CPU seconds."""
+
+    label: str
+    turns: int
+    seconds: float
+    server_cpu: float
+    note: str = ""
+
+    @property
+    def turns_per_s(self) -> float:
+        return self.turns / self.seconds if self.seconds > 0 else float("nan")
+
+    @property
+    def cpu_per_turn(self) -> float:
+        return self.server_cpu / self.turns if self.turns else float("nan")
+
+
+def process_cpu(pid: int) -> float:
+    """CPU seconds the process's threads have run, in nanosecond resolution.
+
+    The sum of ``/proc/PID/task/*/schedstat`` (time on CPU per thread); falls back to
+    ``/proc/PID/stat`` utime+stime (clock ticks, 10 ms resolution) without schedstat.
+    """
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            try:
+                total += int((task / "schedstat").read_text().split()[0])
+            except (FileNotFoundError, ProcessLookupError):  # a thread that just ended
+                continue
+        return total / 1e9
+    except OSError:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """``python -m langchain_assistants serve`` on a free loopback port."""
+
+    def __init__(
+        self,
+        *,
+        db: str,
+        model: str,
+        workdir: Path,
+        extra: tuple[str, ...] = (),
+        cwd: Path | None = None,
+    ) -> None:
+        self.port = _free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("LANGCHAIN_ASSISTANTS_")}
+        self._log = open(workdir / f"server-{self.port}.log", "wb")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "langchain_assistants", "serve", "--port", str(self.port)),
+                *("--db", db, "--model", model, "--code-interpreter", "unsafe-local", *extra),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=cwd,  # another checkout's package, to compare two versions side by side
+        )
+        deadline = time.monotonic() + 60.0
+        while True:
+            try:
+                httpx.get(f"{self.base_url}/models", timeout=2.0)
+                break
+            except httpx.HTTPError:
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("the server process did not start") from None
+                time.sleep(0.1)
+
+    def cpu(self) -> float:
+        return process_cpu(self.proc.pid)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15.0)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self._log.close()
+
+
+@contextmanager
+def server_process(*, db: str, model: str, workdir: Path) -> Iterator[ServerProcess]:
+    server = ServerProcess(db=db, model=model, workdir=workdir)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _stream(client: httpx.Client, path: str, body: dict[str, object]) -> None:
+    with client.stream("POST", path, json={**body, "stream": True}) as response:
+        response.raise_for_status()
+        ended = False
+        for line in response.iter_lines():
+            if line == "event: thread.run.completed":
+                ended = True
+        if not ended:
+            raise RuntimeError("the run did not complete")
+
+
+def _client(server: ServerProcess) -> httpx.Client:
+    return httpx.Client(
+        base_url=server.base_url,
+        headers={"Authorization": "Bearer bench", "OpenAI-Beta": "assistants=v2"},
+        timeout=60.0,
+    )
+
+
+def _measure(
+    server: ServerProcess, label: str, turns: int, prepare: Callable[[], Callable[[], None]]
+) -> ProcessRow:
+    """Time ``turns`` turns; ``prepare`` (untimed, its CPU not counted) builds each one."""
+    wall = cpu = 0.0
+    for _ in range(turns):
+        turn = prepare()
+        before_cpu, start = server.cpu(), time.perf_counter()
+        turn()
+        wall += time.perf_counter() - start
+        cpu += server.cpu() - before_cpu
+    return ProcessRow(label, turns, wall, cpu)
+
+
+def _checkpoint(db: str) -> None:
+    """Copy SQLite's write-ahead log into the database file now (untimed), so the seeding's
+    writes are not checkpointed, at the server's cost, during a measured turn."""
+    if "://" in db:
+        return
+    with contextlib.closing(sqlite3.connect(db, timeout=30)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _assistant(client: httpx.Client, model: str) -> str:
+    response = client.post(
+        "/assistants", json={"model": model, "name": "bench process", "instructions": "Be brief."}
+    )
+    response.raise_for_status()
+    return str(response.json()["id"])
+
+
+def _seed(client: httpx.Client, earlier: int) -> str:
+    messages = [
+        {
+            "role": "user" if i % 2 == 0 else "assistant",
+            "content": f"Earlier message number {i} of this conversation, with a few words.",
+        }
+        for i in range(earlier)
+    ]
+    response = client.post("/threads", json={"messages": messages})
+    response.raise_for_status()
+    return str(response.json()["id"])
+
+
+def measure(
+    *, db: str, model: str, workdir: Path, turns: int, lengths: tuple[int, ...]
+) -> list[ProcessRow]:
+    """New-thread turns, then turns on threads of each length, on one server process:
+    the first run on a thread (nothing of it read yet by this process) and the next run
+    after one earlier run (the usual case in a conversation)."""
+    rows = []
+    with server_process(db=db, model=model, workdir=workdir) as server, _client(server) as http:
+        assistant = _assistant(http, model)
+        new_thread: dict[str, object] = {
+            "assistant_id": assistant,
+            "thread": {"messages": [{"role": "user", "content": TEXT_PROMPT}]},
+        }
+
+        def new_thread_turn() -> Callable[[], None]:
+            return lambda: _stream(http, "/threads/runs", new_thread)
+
+        _measure(server, "warm-up", max(3, turns // 5), new_thread_turn)
+        rows.append(_measure(server, "new thread", turns, new_thread_turn))
+        body: dict[str, object] = {
+            "assistant_id": assistant,
+            "additional_messages": [{"role": "user", "content": TEXT_PROMPT}],
+        }
+        reps = max(3, turns // 4)
+        for earlier in lengths:
+
+            def fresh(n: int = earlier) -> Callable[[], None]:
+                thread_id = _seed(http, n)
+                _checkpoint(db)
+                return lambda: _stream(http, f"/threads/{thread_id}/runs", body)
+
+            def next_turn(n: int = earlier) -> Callable[[], None]:
+                thread_id = _seed(http, n)
+                _stream(http, f"/threads/{thread_id}/runs", body)  # untimed: the previous turn
+                _checkpoint(db)
+                return lambda: _stream(http, f"/threads/{thread_id}/runs", body)
+
+            rows.append(_measure(server, f"{earlier} earlier messages, first run", reps, fresh))
+            rows.append(_measure(server, f"{earlier} earlier messages, next run", reps, next_turn))
+    return rows
+
+
+@dataclass
+class ProcessSection:
+    """Section 9's rows per database (``rows`` empty and ``note`` set when not run)."""
+
+    database: str
+    rows: list[ProcessRow]
+    note: str = ""
+
+
+def run_all(
+    *,
+    sqlite_db: str,
+    postgres_url: str | None,
+    model: str,
+    workdir: Path,
+    turns: int,
+    lengths: tuple[int, ...],
+    log: Callable[[str], None],
+) -> list[ProcessSection]:
+    """Section 9 on SQLite, and on PostgreSQL when ``postgres_url`` is given."""
+    sections = []
+    for database, db in (("SQLite", sqlite_db), ("PostgreSQL", postgres_url)):
+        if db is None:
+            sections.append(ProcessSection(database, [], "not run: BENCH_POSTGRES_URL is not set"))
+            continue
+        log(f"9. server in its own process ({database})")
+        try:
+            rows = measure(db=db, model=model, workdir=workdir, turns=turns, lengths=lengths)
+        except (RuntimeError, httpx.HTTPError) as exc:
+            sections.append(ProcessSection(database, [], f"not run: {exc}"))
+            continue
+        sections.append(ProcessSection(database, rows))
+    return sections
+
+
+def section(sections: list[ProcessSection] | None) -> list[str]:
+    """The report's section 9."""
+    lines = [
+        "## 9. Server in its own process",
+        "",
+        "`langchain-assistants serve` as a child process (zero-delay scripted model, log level "
+        "info); one streamed run at a time over raw HTTP, read to its end. *Server CPU/turn* "
+        "is the child's CPU time during the turns (`/proc/PID/task/*/schedstat`), so no "
+        "client work and no shared GIL is counted; turns/s is one turn at a time (1 / "
+        "latency). *first run*: a thread of n earlier messages seeded (untimed), then its "
+        "first run; *next run*: one untimed run first, then the measured one (the usual "
+        "case in a conversation: this process has read the thread before). Workers 1/2/4 "
+        "on PostgreSQL: not measured here (`serve --workers` is not in this branch).",
+        "",
+    ]
+    rows = []
+    for part in sections or []:
+        if not part.rows:
+            rows.append((part.database, "-", "-", "-", "-", part.note))
+        for row in part.rows:
+            rows.append(
+                (
+                    part.database,
+                    row.label,
+                    str(row.turns),
+                    f"{row.turns_per_s:.1f}",
+                    f"{row.cpu_per_turn * 1000:.1f}",
+                    row.note,
+                )
+            )
+    header = ["database", "turn", "turns", "turns/s", "server CPU/turn (ms)", "note"]
+    return lines + table(header, rows) + [""]
