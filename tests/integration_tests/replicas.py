@@ -56,6 +56,7 @@ class Replica:
             "warning",
             *extra,
         ]
+        self.killed = False
         self._log = log_path.open("wb")
         self.proc = subprocess.Popen(
             command, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
@@ -75,16 +76,18 @@ class Replica:
 
     @property
     def alive(self) -> bool:
-        return self.proc.poll() is None
+        return not self.killed and self.proc.poll() is None
 
     def kill(self) -> None:
-        """SIGKILL the process group: a crash, no graceful shutdown."""
+        """SIGKILL the process group: a crash, no graceful shutdown. Marked dead first, so a
+        request it drops is never taken for a failure of a live process."""
         if self.alive:
+            self.killed = True
             os.killpg(self.proc.pid, signal.SIGKILL)
         self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.alive:
+        if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)
             try:
                 self.proc.wait(20)
