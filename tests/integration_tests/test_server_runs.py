@@ -495,3 +495,16 @@ def test_run_expires_and_unlocks(tmp_path, new_database) -> None:  # type: ignor
             c.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data[0].status == "expired"
         )
         c.beta.threads.messages.create(thread.id, role="user", content="unlocked again")
+
+
+def test_a_run_reported_ended_has_unlocked_its_thread(client: OpenAI) -> None:
+    """Once retrieving a run shows it ended, its thread takes the next run at once (the end
+    is answered only after it is stored)."""
+    assistant = assistant_with(client, "gpt-4o")
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "a"}])
+    for _ in range(15):
+        run = client.beta.threads.runs.create_and_poll(
+            thread_id=thread.id, assistant_id=assistant, poll_interval_ms=1
+        )
+        assert run.status == "completed"
+        client.beta.threads.messages.create(thread.id, role="user", content="next")
