@@ -474,14 +474,16 @@ def test_run_expires_and_unlocks(tmp_path, new_database) -> None:  # type: ignor
         )
     )
     with (
-        start_server(db=new_database(), model=f"scripted:{script}", run_expiry_seconds=1) as srv,
+        # A few seconds, so that a loaded machine still reaches requires_action before expiry.
+        start_server(db=new_database(), model=f"scripted:{script}", run_expiry_seconds=4) as srv,
         OpenAI(base_url=srv.base_url, api_key="any", max_retries=0) as c,
     ):
         assistant = c.beta.assistants.create(model="gpt-4o", tools=WEATHER_TOOLS)
         thread = c.beta.threads.create(messages=[{"role": "user", "content": "time?"}])
         run = c.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant.id)
         assert run.status == "requires_action"
-        time.sleep(2.2)
+        assert run.expires_at is not None
+        time.sleep(max(0.0, run.expires_at - time.time()) + 1.2)  # past expires_at (1 s grain)
         expired = c.beta.threads.runs.retrieve(run.id, thread_id=thread.id)
         assert expired.status == "expired"
         call = run.required_action.submit_tool_outputs.tool_calls[0]  # type: ignore[union-attr]
@@ -493,3 +495,16 @@ def test_run_expires_and_unlocks(tmp_path, new_database) -> None:  # type: ignor
             c.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data[0].status == "expired"
         )
         c.beta.threads.messages.create(thread.id, role="user", content="unlocked again")
+
+
+def test_a_run_reported_ended_has_unlocked_its_thread(client: OpenAI) -> None:
+    """Once retrieving a run shows it ended, its thread takes the next run at once (the end
+    is answered only after it is stored)."""
+    assistant = assistant_with(client, "gpt-4o")
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "a"}])
+    for _ in range(15):
+        run = client.beta.threads.runs.create_and_poll(
+            thread_id=thread.id, assistant_id=assistant, poll_interval_ms=1
+        )
+        assert run.status == "completed"
+        client.beta.threads.messages.create(thread.id, role="user", content="next")

@@ -268,10 +268,16 @@ class RunEngine:
         return _lock_for(self._thread_locks, thread_id)
 
     async def get_run(self, run_id: str) -> dict[str, Any] | None:
-        # While a run's end is being recorded (perhaps waiting out a database outage) the
-        # stored run is the truth: it ends, and unlocks its thread, once that is stored.
-        if run_id in self._live and run_id not in self._ending:
-            return dict(self._live[run_id])
+        # While a run's end is being recorded (perhaps waiting out a database outage, or in
+        # a transaction not yet committed) the stored run is the truth: it ends, and unlocks
+        # its thread, once that is stored. So only an active live run is answered from memory.
+        live = self._live.get(run_id)
+        if (
+            live is not None
+            and run_id not in self._ending
+            and live["status"] in ACTIVE_RUN_STATUSES
+        ):
+            return dict(live)
         run = await self.store.get(Kind.run, run_id)
         return await self.refresh(run) if run else None
 
