@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -79,18 +78,23 @@ async def test_concurrent_ainvokes_overlap(agent: OpenAIAssistantRunnable) -> No
 
 async def test_concurrent_agent_executors_and_threads(agent: OpenAIAssistantRunnable) -> None:
     executor = AgentExecutor(agent=agent, tools=[slow_lookup])  # type: ignore[arg-type]
-    start = time.monotonic()
+    order = TurnOrder()
+    config: Any = {"callbacks": [order]}
     first = await asyncio.gather(
-        *(executor.ainvoke({"content": f"lookup item{i}"}) for i in range(6))
+        *(executor.ainvoke({"content": f"lookup item{i}"}, config) for i in range(6))
     )
     assert all(r["output"] == "Result: value-k" for r in first)
     # Second turn on each thread, concurrently too.
     second = await asyncio.gather(
-        *(executor.ainvoke({"content": "lookup again", "thread_id": r["thread_id"]}) for r in first)
+        *(
+            executor.ainvoke({"content": "lookup again", "thread_id": r["thread_id"]}, config)
+            for r in first
+        )
     )
     assert [r["thread_id"] for r in second] == [r["thread_id"] for r in first]
     assert all(r["output"] == "Result: value-k" for r in second)
-    assert time.monotonic() - start < 2.5
+    # Each round's six executors were all in flight before the first of them ended.
+    assert order.events == (["start"] * 6 + ["end"] * 6) * 2
 
 
 async def test_loop_stays_responsive_during_a_turn(agent: OpenAIAssistantRunnable) -> None:
