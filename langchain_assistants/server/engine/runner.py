@@ -21,42 +21,36 @@ import logging
 import weakref
 from typing import Any
 
-from langchain_core.messages import messages_to_dict
 from openai.types.beta.threads import Run
 from openai.types.beta.threads.runs import RunStep
 
 from ..errors import bad_request
 from ..retrieval import Retrieval
 from ..settings import ServerSettings
-from ..store import Kind, RunState, Store, StoreUnavailable
+from ..store import Kind, Store, StoreUnavailable
 from ..store import leases as run_leases
 from ..store.files import FileStore
 from ..store.locks import Insert, insert_unless_locked
 from ..wire import ACTIVE_RUN_STATUSES, checked, now
-from .citations import CitationBook
-from .code_files import CodeFiles, RunOutputs
+from .code_files import CodeFiles
 from .code_interpreter import CodeInterpreter
-from .conversation import build_prompt, tool_result_entries
+from .conversation import tool_result_entries
 from .events import EventBus
 from .file_search import FileSearch, public_step, wants_content
 from .hosted import (
-    HostedResult,
     HostedTool,
     HostedToolUnavailable,
-    check_available,
     close_hosted,
     unavailable_reason,
 )
 from .leases import Found, RunLeases
-from .message_images import image_urls
-from .models import ModelResolver, with_sampling
+from .models import ModelResolver
 from .outage import until_stored
 from .recorder import RunRecorder
 from .run_log import log_run_end, log_run_start
+from .run_loop import RunLoop, RunStopped
 from .signals import RunSignals
 from .thread_history import ThreadHistory
-from .tools import model_tool_choice, model_tools
-from .turn import ModelTurn
 
 log = logging.getLogger(__name__)
 
@@ -68,30 +62,6 @@ DATABASE_AWAY = {
     "code": "server_error",
     "message": "The database was unavailable while this run was active.",
 }
-ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-
-
-class RunStopped(Exception):
-    """The run was cancelled or expired while its task was working."""
-
-
-def add_usage(a: dict[str, int] | None, b: dict[str, int]) -> dict[str, int]:
-    a = a or ZERO_USAGE
-    return {key: a.get(key, 0) + b.get(key, 0) for key in ZERO_USAGE}
-
-
-def limit_reached(
-    run: dict[str, Any], usage: dict[str, int], turn_usage: dict[str, int]
-) -> str | None:
-    """Which token limit of the run the usage so far exceeds, if any."""
-    if (
-        run.get("max_completion_tokens")
-        and usage["completion_tokens"] > run["max_completion_tokens"]
-    ):
-        return "max_completion_tokens"
-    if run.get("max_prompt_tokens") and turn_usage["prompt_tokens"] > run["max_prompt_tokens"]:
-        return "max_prompt_tokens"
-    return None
 
 
 def _lock_for(locks: weakref.WeakValueDictionary[str, asyncio.Lock], key: str) -> asyncio.Lock:
@@ -127,6 +97,13 @@ class RunEngine:
             )
         }
         self.models = ModelResolver(settings.model)
+        self.loop = RunLoop(
+            history=self.history,
+            code_files=self.code_files,
+            hosted=self.hosted,
+            models=self.models,
+            transition=self._transition,
+        )
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._live: dict[str, dict[str, Any]] = {}
         # Weak: a lock lives while someone holds or awaits it, so idle ones do not pile up.
@@ -582,7 +559,7 @@ class RunEngine:
                 run = await self._transition(
                     run, "in_progress", started_at=run.get("started_at") or now()
                 )
-            await self._loop(run, recorder, state)
+            await self.loop.execute(run, recorder, state)
         except (asyncio.CancelledError, RunStopped):
             if run_id in self._lost:  # another process finished it: nothing to write
                 self._lost.discard(run_id)
@@ -627,157 +604,3 @@ class RunEngine:
         stored = await self.store.get(Kind.run, run_id) or run
         if stored["status"] in ACTIVE_RUN_STATUSES:
             await self._stop(stored, "failed", last_error=error)
-
-    async def _loop(self, run: dict[str, Any], recorder: RunRecorder, state: RunState) -> None:
-        """Call the model and run tools until the run completes or waits for outputs;
-        ``state``: the run's engine state as it was read when the run started."""
-        check_available(run["tools"], self.hosted)
-        model = with_sampling(self.models.resolve(run["model"]), run)
-        code_files = self.code_files.scoped(recorder.project)  # the run's project's files
-        async with recorder.batch():  # the run's reads in one transaction
-            history = await self.history.scoped(recorder.project).load(run)
-            note = await code_files.tool_note(run, history.messages)
-        transcript, usage, tool_state = state.transcript, state.usage, state.tool_state
-        # Outside the transaction: image bytes may be large (no reads without image files).
-        images = await image_urls(code_files.files, history.messages) if history.image_ids else {}
-        tools = model_tools(run["tools"], code_interpreter_note=note)
-        choice = model_tool_choice(run["tool_choice"])
-        bound: Any = model
-        # A forced tool_choice ("required", a function or a built-in) holds for the run's
-        # first model call only; once tools ran, the model may answer (else a hosted tool
-        # such as file_search would be called for ever).
-        after_tools: Any = model
-        if tools and choice != "none":
-            after_tools = model.bind_tools(tools)
-            bound = model.bind_tools(tools, tool_choice=choice) if choice else after_tools
-        usage = usage or dict(ZERO_USAGE)
-        # Figures and files this run's code made (also before a requires_action pause).
-        outputs = RunOutputs.from_transcript(transcript)
-        show = wants_content(tool_state.get("include"))
-        citations = CitationBook.from_state(tool_state.get("citations"))
-        while True:
-            turn = ModelTurn(
-                recorder,
-                run,
-                outputs=outputs,
-                hosted=self.hosted,
-                citations=citations,
-                show_result_content=show,
-            )
-            await turn.stream(
-                after_tools if transcript else bound,
-                build_prompt(run, history.as_prompt(images), transcript),
-            )
-            turn_usage = turn.usage
-            usage = add_usage(usage, turn_usage)
-            calls = turn.tool_calls
-            if not run.get("parallel_tool_calls", True):
-                calls = calls[:1]
-            if not calls:
-                reason = limit_reached(run, usage, turn_usage)
-                async with recorder.batch():  # the answer, its step and the run: one commit
-                    await turn.close_message(turn_usage, cut_short=reason is not None)
-                    if reason:
-                        await self._finish(
-                            run, "incomplete", usage, incomplete_details={"reason": reason}
-                        )
-                    else:
-                        await self._finish(run, "completed", usage, completed_at=now())
-                return
-            await turn.close_message(None)
-            assert turn.tool_step is not None
-            step = {
-                **turn.tool_step,
-                "step_details": {
-                    "type": "tool_calls",
-                    "tool_calls": [c.step_entry() for c in calls],
-                },
-            }
-            results = await self._run_hosted(run, turn, calls)
-            transcript += messages_to_dict([turn.ai_message(calls)]) + tool_result_entries(
-                [(r.call_id, r.output) for r in results],
-                artifacts={r.call_id: r.produced for r in results},
-            )
-            by_id = {r.call_id: r.step_entry for r in results}
-            step["step_details"]["tool_calls"] = [
-                by_id.get(entry["id"], entry) for entry in step["step_details"]["tool_calls"]
-            ]
-            pending = [c for c in calls if c.name not in self.hosted]
-            tool_state = {**tool_state, "citations": citations.to_state()}
-            if reason := limit_reached(run, usage, turn_usage):
-                await self.recorder.finish_step(
-                    step,
-                    status="completed",
-                    completed_at=now(),
-                    usage=turn_usage,
-                    show_result_content=show,
-                )
-                await self._finish(run, "incomplete", usage, incomplete_details={"reason": reason})
-                return
-            if pending:
-                step = checked(RunStep, {**step, "usage": turn_usage})
-                required = {
-                    "type": "submit_tool_outputs",
-                    "submit_tool_outputs": {
-                        "tool_calls": [
-                            {
-                                "id": c.id,
-                                "type": "function",
-                                "function": {"name": c.name, "arguments": c.arguments},
-                            }
-                            for c in pending
-                        ]
-                    },
-                }
-                async with recorder.batch():  # the step and the pause: one commit
-                    await self.store.save(Kind.step, step)
-                    # Nobody executes a waiting run: whichever process gets its tool outputs
-                    # claims it (``submit_tool_outputs``).
-                    await self._transition(
-                        run,
-                        "requires_action",
-                        {
-                            "transcript": transcript,
-                            "usage": usage,
-                            "tool_state": tool_state,
-                            "owner": None,
-                            "lease_until": None,
-                        },
-                        required_action=required,
-                    )
-                    self.recorder.close(run["id"])
-                return
-            async with recorder.batch():  # the run's state and the finished step: one commit
-                saved = await self.store.save_run(
-                    run, transcript=transcript, usage=usage, tool_state=tool_state
-                )
-                if saved is None:
-                    raise RunStopped  # stopped through another process meanwhile
-                await self.recorder.finish_step(
-                    step,
-                    status="completed",
-                    completed_at=now(),
-                    usage=turn_usage,
-                    show_result_content=show,
-                )
-
-    async def _finish(
-        self, run: dict[str, Any], status: str, usage: dict[str, int], **fields: Any
-    ) -> None:
-        await self._transition(run, status, {"usage": usage}, usage=usage, **fields)
-        self.recorder.close(run["id"])
-
-    async def _run_hosted(
-        self, run: dict[str, Any], turn: ModelTurn, calls: list[Any]
-    ) -> list[HostedResult]:
-        """Execute the calls of tools the server hosts, in order; their figures and files
-        join the answer."""
-        results = []
-        for call in calls:
-            tool = self.hosted.get(call.name)
-            if tool is None:
-                continue
-            result = await tool.execute(run, call, turn)
-            turn.outputs.add(result.produced)
-            results.append(result)
-        return results

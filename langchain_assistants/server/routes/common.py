@@ -40,9 +40,7 @@ class Services:
     project: str = DEFAULT_PROJECT
 
 
-async def services(
-    request: Request, project: Annotated[str, Depends(request_project)]
-) -> Services:
+async def services(request: Request, project: Annotated[str, Depends(request_project)]) -> Services:
     """This request's services: the store, files and vector stores are views of the
     caller's project."""
     app_services: Services = request.app.state.services
