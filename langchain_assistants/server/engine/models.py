@@ -22,7 +22,9 @@ def bundled_script_names() -> list[str]:
 
 
 def script_path(name: str) -> Path:
-    """``scripted:NAME``'s file: a path, or the name of a bundled script (``demo``)."""
+    """``scripted:NAME``'s file: the bundled script of that name (``demo``), or a path."""
+    if "/" not in name and name in bundled_script_names():
+        return BUNDLED_SCRIPTS / f"{name}.json"
     path = Path(name).expanduser()
     if path.exists() or "/" in name or name.endswith(".json"):
         return path
@@ -86,9 +88,22 @@ def with_sampling(model: BaseChatModel, run: dict[str, Any]) -> BaseChatModel:
 
 
 class ModelResolver:
-    def __init__(self, default_spec: str | None) -> None:
+    """Model names to chat models: the run's spec, else the server's ``--model``.
+
+    ``allowed`` is the operator's ``--allowed-models`` (see ``model_policy.py``); a model
+    the policy refuses is never built, even for a run stored under a looser policy.
+    """
+
+    def __init__(self, default_spec: str | None, allowed: tuple[str, ...] | None = None) -> None:
+        from .model_policy import ModelPolicy
+
         self.default_spec = default_spec
+        self.policy = ModelPolicy(default_spec, allowed)
         self._cache: dict[str, BaseChatModel] = {}
+
+    def refusal(self, model_name: str | None) -> str | None:
+        """Why the server does not allow this model name, or None (see ModelPolicy)."""
+        return self.policy.refusal(model_name)
 
     def spec_for(self, model_name: str | None) -> str:
         if is_model_spec(model_name):
@@ -107,6 +122,8 @@ class ModelResolver:
             self._cache[self.default_spec] = build_model(self.default_spec)
 
     def resolve(self, model_name: str | None) -> BaseChatModel:
+        if refusal := self.refusal(model_name):
+            raise ModelUnavailableError(refusal)
         spec = self.spec_for(model_name)
         if spec not in self._cache:
             self._cache[spec] = build_model(spec)

@@ -126,7 +126,7 @@ class RunEngine:
                 FileSearch(store, retrieval),
             )
         }
-        self.models = ModelResolver(settings.model)
+        self.models = ModelResolver(settings.model, settings.allowed_models)
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._live: dict[str, dict[str, Any]] = {}
         # Weak: a lock lives while someone holds or awaits it, so idle ones do not pile up.

@@ -14,6 +14,7 @@ from ..engine.events import Event
 from ..schemas import MessageCreate, MetadataUpdate, RunCreate, RunOptions, SubmitToolOutputs
 from ..store import Kind
 from ..wire import checked, run_object, user_message
+from .allowed_models import check_run_model
 from .common import (
     Include,
     Lister,
@@ -50,6 +51,7 @@ async def launch_run(
 ) -> Response:
     """Create a queued run on an unlocked thread and start it; stream it if asked."""
     assistant = await fetch(svc, Kind.assistant, body.assistant_id)
+    check_run_model(svc, assistant, body)
     searchable = searchable_files(additional_messages)
     engine = svc.engine
     async with engine.thread_lock(thread_id):

@@ -1,0 +1,73 @@
+"""Which models clients may name: the operator's policy (``--allowed-models``).
+
+A client sets an assistant's or run's ``model``, and a model spec there selects the chat
+model the server builds (``engine/models.py``). Unchecked, ``scripted:PATH`` would make the
+server read any JSON file it can reach, and ``provider:model`` would spend the operator's
+provider keys on any model. The routes ask this policy at create/modify time (400 naming
+the model); the resolver asks it again before building a model, so a run stored earlier
+under a looser policy fails instead of running.
+
+Always allowed: the server's own ``--model`` and names that are not specs (``gpt-4o``: they
+run on ``--model``). Without a list (the default) also bundled scripts by name
+(``scripted:demo``) and every ``init_chat_model`` spec, but no other ``scripted:`` spec (a
+file on the server). With a list of exact specs and ``fnmatch`` globs (``openai:gpt-4o*``,
+``anthropic:*``, ``scripted:*``): the specs it matches, nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fnmatch import fnmatchcase
+
+from .models import SCRIPTED_PREFIX, bundled_script_names, is_model_spec
+
+GLOB_CHARACTERS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class ModelPolicy:
+    """The server's ``--model`` plus ``allowed`` (None: the default policy, see above)."""
+
+    default_spec: str | None = None
+    allowed: tuple[str, ...] | None = None
+
+    def refusal(self, name: str | None) -> str | None:
+        """Why this server does not allow the model ``name``, or None when it does."""
+        if name is None or not is_model_spec(name) or name == self.default_spec:
+            return None
+        if self.allowed is not None:
+            if any(fnmatchcase(name, pattern) for pattern in self.allowed):
+                return None
+            patterns = ", ".join(self.allowed) or "none"
+            return (
+                f"The model {name!r} is not allowed on this server: its operator allows only "
+                f"its default model and the specs of --allowed-models ({patterns})."
+            )
+        if name.startswith(SCRIPTED_PREFIX):
+            script = name[len(SCRIPTED_PREFIX) :]
+            bundled = bundled_script_names()
+            if script in bundled:
+                return None
+            return (
+                f"The model {name!r} is not allowed on this server: a scripted model names a "
+                f"bundled script ({', '.join(bundled)}); script files on the server need "
+                "its operator's --allowed-models (e.g. 'scripted:*')."
+            )
+        return None
+
+    def exact_specs(self) -> list[str]:
+        """The allowed specs that are spelled out (not globs), the default model first."""
+        specs = [self.default_spec] if self.default_spec else []
+        for pattern in self.allowed or ():
+            if not GLOB_CHARACTERS.intersection(pattern) and pattern not in specs:
+                specs.append(pattern)
+        return specs
+
+    def describe(self) -> str:
+        """One line for the start-up banner."""
+        if self.allowed is None:
+            return (
+                "clients may name any provider spec and bundled scripts, not script files "
+                "(restrict with --allowed-models)"
+            )
+        return f"clients may name --model and {', '.join(self.allowed) or 'nothing else'}"
