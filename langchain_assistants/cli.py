@@ -77,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
         "specs and globs ('openai:gpt-4o*,anthropic:*'; 'scripted:*' allows script files "
         "on this machine; '' none); repeatable; others answer 400. Default: any "
         "init_chat_model spec (on the server's provider keys) and bundled scripts "
-        "(scripted:demo), never script files; env LANGCHAIN_ASSISTANTS_ALLOWED_MODELS",
+        "(scripted:demo), never script files or local model paths; "
+        "env LANGCHAIN_ASSISTANTS_ALLOWED_MODELS",
     )
     serve.add_argument(
         "--api-key",

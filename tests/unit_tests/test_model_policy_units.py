@@ -31,6 +31,12 @@ from langchain_assistants.server.settings import (
         ("scripted:demo", True),
         ("scripted:interpreter", True),
         ("openai:gpt-4o", True),
+        ("huggingface:meta-llama/Llama-3.1-8B-Instruct", True),  # a hub id, not a path
+        ("openai:ft:gpt-4o-mini:org::abc", True),
+        ("huggingface:/srv/models/llama", False),  # a local directory
+        ("huggingface:~/models/x", False),
+        ("huggingface:./models/x", False),
+        ("huggingface:models/../../etc", False),
         ("scripted:/etc/passwd", False),
         ("scripted:notes.txt", False),
         ("scripted:demo.json", False),

@@ -10,8 +10,9 @@ under a looser policy fails instead of running.
 Always allowed: the server's own ``--model`` and names that are not specs (``gpt-4o``: they
 run on ``--model``). Without a list (the default) also bundled scripts by name
 (``scripted:demo``) and every ``init_chat_model`` spec, but no other ``scripted:`` spec (a
-file on the server). With a list of exact specs and ``fnmatch`` globs (``openai:gpt-4o*``,
-``anthropic:*``, ``scripted:*``): the specs it matches, nothing else.
+file on the server) and no provider spec whose model is a path (``huggingface:/models/x``).
+With a list of exact specs and ``fnmatch`` globs (``openai:gpt-4o*``, ``anthropic:*``,
+``scripted:*``): the specs it matches, nothing else.
 """
 
 from __future__ import annotations
@@ -22,6 +23,12 @@ from fnmatch import fnmatchcase
 from .models import SCRIPTED_PREFIX, bundled_script_names, is_model_spec
 
 GLOB_CHARACTERS = frozenset("*?[")
+
+
+def _names_a_path(model: str) -> bool:
+    """A provider spec's model that reads like a filesystem path (``huggingface:/models/x``
+    loads a local directory), not a model id (``gpt-4o``, ``meta-llama/Llama-3.1-8B``)."""
+    return model.startswith(("/", "~", ".")) or ".." in model or "\\" in model
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,11 @@ class ModelPolicy:
                 f"bundled script ({', '.join(bundled)}); script files on the server need "
                 "its operator's --allowed-models (e.g. 'scripted:*')."
             )
+        if _names_a_path(name.split(":", 1)[1]):
+            return (
+                f"The model {name!r} is not allowed on this server: it names a path on the "
+                "server (a local model), which needs its operator's --allowed-models."
+            )
         return None
 
     def exact_specs(self) -> list[str]:
@@ -67,7 +79,7 @@ class ModelPolicy:
         """One line for the start-up banner."""
         if self.allowed is None:
             return (
-                "clients may name any provider spec and bundled scripts, not script files "
+                "clients may name any provider spec and bundled scripts, not files or paths "
                 "(restrict with --allowed-models)"
             )
         return f"clients may name --model and {', '.join(self.allowed) or 'nothing else'}"
