@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from .models import SCRIPTED_PREFIX, bundled_script_names, is_model_spec
+from .model_specs import SCRIPTED_PREFIX, bundled_script_names, is_model_spec
 
 GLOB_CHARACTERS = frozenset("*?[")
 
