@@ -22,8 +22,6 @@ from fnmatch import fnmatchcase
 
 from .model_specs import SCRIPTED_PREFIX, bundled_script_names, is_model_spec
 
-GLOB_CHARACTERS = frozenset("*?[")
-
 
 def _names_a_path(model: str) -> bool:
     """A provider spec's model that reads like a filesystem path (``huggingface:/models/x``
@@ -66,14 +64,6 @@ class ModelPolicy:
                 "server (a local model), which needs its operator's --allowed-models."
             )
         return None
-
-    def exact_specs(self) -> list[str]:
-        """The allowed specs that are spelled out (not globs), the default model first."""
-        specs = [self.default_spec] if self.default_spec else []
-        for pattern in self.allowed or ():
-            if not GLOB_CHARACTERS.intersection(pattern) and pattern not in specs:
-                specs.append(pattern)
-        return specs
 
     def describe(self) -> str:
         """One line for the start-up banner."""
