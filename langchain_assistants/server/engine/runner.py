@@ -96,7 +96,7 @@ class RunEngine:
                 FileSearch(store, retrieval),
             )
         }
-        self.models = ModelResolver(settings.model)
+        self.models = ModelResolver(settings.model, settings.allowed_models)
         self.loop = RunLoop(
             history=self.history,
             code_files=self.code_files,

@@ -14,6 +14,7 @@ from ..engine.events import Event
 from ..schemas import MessageCreate, MetadataUpdate, RunCreate, RunOptions, SubmitToolOutputs
 from ..store import Kind
 from ..wire import checked, run_object, user_message
+from .allowed_models import check_run_model
 from .common import (
     Include,
     Lister,
@@ -54,6 +55,7 @@ async def launch_run(
     ``assistant``: the run's assistant if the caller read it already; ``new_thread``: the
     caller created the thread in this request, so it cannot be locked."""
     assistant = assistant or await fetch(svc, Kind.assistant, body.assistant_id)
+    check_run_model(svc, assistant, body)
     searchable = searchable_files(additional_messages)
     engine = svc.engine
     async with engine.thread_lock(thread_id):

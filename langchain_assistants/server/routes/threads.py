@@ -13,6 +13,7 @@ from ..engine.events import Event
 from ..schemas import ThreadCreate, ThreadCreateAndRun, ThreadUpdate
 from ..store import Kind
 from ..wire import checked, deleted_object, thread_object, user_message
+from .allowed_models import check_run_model
 from .common import Services, Svc, fetch
 from .file_refs import check_messages, check_tool_resources
 from .openapi import documented
@@ -49,6 +50,8 @@ async def create_thread(svc: Svc, body: ThreadCreate | None = None) -> dict[str,
 @router.post("/runs", **documented(Run, stream=True, body=True))
 async def create_thread_and_run(body: ThreadCreateAndRun, svc: Svc) -> Response:
     assistant = await fetch(svc, Kind.assistant, body.assistant_id)
+    # Checked before the thread is made, so a refused model leaves no thread behind.
+    check_run_model(svc, assistant, body)
     await check_tool_resources(svc, body.tool_resources)
     thread = await new_thread(
         svc, body.thread or ThreadCreate(), body.tool_resources, param="thread."
