@@ -683,14 +683,14 @@ def test_soak_fifty_conversations_memory_and_fds_flat(tmp_path: Path) -> None:
 
         assert asyncio.run(phase(3, 90)) == 150  # warm-up: pools, caches, imports
         time.sleep(1.0)
-        base_rss, base_fds = srv.rss_kb(), settled_fds()
+        base_rss, base_fds = srv.status_kb("VmRSS"), settled_fds()
         base_targets = srv.fd_targets()
         started = time.monotonic()
         assert asyncio.run(phase(15, 180)) == 750
         elapsed = time.monotonic() - started
         time.sleep(1.0)
         end_fds = settled_fds(base_fds + FD_SLACK)
-        end_rss = srv.rss_kb()
+        end_rss = srv.status_kb("VmRSS")
         end_targets = srv.fd_targets()
     print(
         f"soak: 750 turns by 50 conversations in {elapsed:.1f} s; "
