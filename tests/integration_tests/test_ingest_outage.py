@@ -1,0 +1,72 @@
+"""The retrieval ingestion worker through a real database outage: one WARNING when it
+starts (no traceback), quiet while it lasts (its polling backs off), one INFO line when
+the database is back, and the file queued afterwards is ingested."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openai import OpenAI
+
+from langchain_assistants.server.embedded import start_server
+from langchain_assistants.testing.postgres import PostgresCluster, start_postgres
+
+from .test_vector_stores import settled, upload
+
+INGEST_LOGGER = "langchain_assistants.server.retrieval.ingest"
+
+
+def _wait_for(check: Callable[[], Any], what: str, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def _stopped(pg: PostgresCluster) -> Iterator[None]:
+    pg.stop(mode="fast")
+    try:
+        yield
+    finally:
+        pg.start()
+
+
+def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL stopped under the server (a cluster of its own) and started again.
+    (A read-only SQLite file is no outage for the worker: with nothing waiting, its claim
+    writes nothing, so SQLite lets it through.)"""
+    caplog.set_level(logging.DEBUG, logger=INGEST_LOGGER)
+
+    def ingest_records() -> list[logging.LogRecord]:
+        return [r for r in caplog.records if r.name == INGEST_LOGGER]
+
+    with (
+        start_postgres() as pg,
+        start_server(db=pg.url, sandbox_dir=tmp_path / "sb", files_dir=tmp_path / "files") as srv,
+        OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
+    ):
+        before = c.vector_stores.create(file_ids=[upload(c, "before.txt", b"a note on flint")])
+        assert settled(c, before.id).file_counts.completed == 1
+        quiet = len(ingest_records())
+        with _stopped(pg):
+            # Three failed polling passes: each one leaves a record (DEBUG after the first).
+            _wait_for(lambda: len(ingest_records()) >= quiet + 3, "three passes in the outage")
+        after = c.vector_stores.create(file_ids=[upload(c, "after.txt", b"a note on chalk")])
+        assert settled(c, after.id).file_counts.completed == 1
+    records = ingest_records()
+    warnings = [r for r in records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1, [r.getMessage() for r in records]
+    assert "database unavailable" in warnings[0].getMessage()
+    assert not [r for r in records if r.levelno >= logging.ERROR]
+    assert all(r.exc_info is None for r in records)  # no traceback for an outage
+    resumed = [r for r in records if r.levelno == logging.INFO and "resumed" in r.getMessage()]
+    assert len(resumed) == 1, [r.getMessage() for r in records]
