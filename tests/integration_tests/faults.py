@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from langchain_assistants.testing.cli_server import CliServer, start_cli_server
+from langchain_assistants.testing.postgres import PostgresCluster
 
 CLI_KEY = "fault-matrix-key"
 
@@ -30,6 +31,16 @@ def cli_server(db: Path, model: str, *extra: str) -> Iterator[CliServer]:
         log=db.with_suffix(".log"),
     ) as server:
         yield server
+
+
+@contextlib.contextmanager
+def postgres_stopped(pg: PostgresCluster) -> Iterator[None]:
+    """PostgreSQL away for the block (a fast shutdown), started again on the same port."""
+    pg.stop(mode="fast")
+    try:
+        yield
+    finally:
+        pg.start()
 
 
 def privileged(*command: str, check: bool = True) -> None:

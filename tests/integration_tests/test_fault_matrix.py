@@ -9,12 +9,11 @@ measured from /proc. The README's "Fault matrix" table lists what each case asse
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from .faults import (
     disk_full,
     immutable,
     integrity_check,
+    postgres_stopped,
     small_filesystem,
 )
 from .helpers import WEATHER_TOOLS, text_of
@@ -392,20 +392,12 @@ def test_postgresql_restarted_under_the_server(tmp_path: Path) -> None:
     started again on the same port; the server's pool reconnects by itself."""
     model = write_script(tmp_path / "pg.json", OUTAGE_RULES)
 
-    @contextlib.contextmanager
-    def restarted(pg: PostgresCluster) -> Iterator[None]:
-        pg.stop(mode="fast")
-        try:
-            yield
-        finally:
-            pg.start()
-
     with (
         start_postgres() as pg,
         start_server(db=pg.url, model=model, sandbox_dir=tmp_path / "sandbox") as srv,
         OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
     ):
-        _outage_case(c, model, lambda: restarted(pg), before=lambda: None)
+        _outage_case(c, model, lambda: postgres_stopped(pg), before=lambda: None)
         # A restart between two requests: the pooled connections are dead, yet the very
         # next request succeeds (each connection is pinged before use).
         thread = c.beta.threads.create(messages=[{"role": "user", "content": "hi"}])

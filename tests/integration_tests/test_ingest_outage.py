@@ -4,10 +4,9 @@ the database is back, and the file queued afterwards is ingested."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,9 @@ import pytest
 from openai import OpenAI
 
 from langchain_assistants.server.embedded import start_server
-from langchain_assistants.testing.postgres import PostgresCluster, start_postgres
+from langchain_assistants.testing.postgres import start_postgres
 
+from .faults import postgres_stopped
 from .test_vector_stores import settled, upload
 
 INGEST_LOGGER = "langchain_assistants.server.retrieval.ingest"
@@ -27,15 +27,6 @@ def _wait_for(check: Callable[[], Any], what: str, timeout: float = 90.0) -> Non
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
-
-
-@contextlib.contextmanager
-def _stopped(pg: PostgresCluster) -> Iterator[None]:
-    pg.stop(mode="fast")
-    try:
-        yield
-    finally:
-        pg.start()
 
 
 def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
@@ -57,7 +48,7 @@ def test_an_outage_is_logged_once_when_it_starts_and_once_when_it_ends(
         before = c.vector_stores.create(file_ids=[upload(c, "before.txt", b"a note on flint")])
         assert settled(c, before.id).file_counts.completed == 1
         quiet = len(ingest_records())
-        with _stopped(pg):
+        with postgres_stopped(pg):
             # Three failed polling passes: each one leaves a record (DEBUG after the first).
             _wait_for(lambda: len(ingest_records()) >= quiet + 3, "three passes in the outage")
         after = c.vector_stores.create(file_ids=[upload(c, "after.txt", b"a note on chalk")])
