@@ -91,10 +91,6 @@ def test_model_error_mid_stream_fails_the_run_and_ends_the_stream(tmp_path: Path
     ends with the protocol's events and the thread is free again."""
     with pytest.MonkeyPatch.context() as mp, fake_upstream() as upstream:
         mp.setenv("OPENAI_BASE_URL", upstream)
-        # Also as langchain-openai's own setting: it caches one async HTTP client per base
-        # URL for the whole process, and a client from this test's (closed) event loop
-        # must not be handed to another test's server.
-        mp.setenv("OPENAI_API_BASE", upstream)
         mp.setenv("OPENAI_API_KEY", "sk-upstream-secret")
         with (
             start_server(db=str(tmp_path / "m.db"), model="openai:gpt-4o-mini") as srv,
