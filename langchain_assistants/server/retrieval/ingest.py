@@ -308,7 +308,9 @@ class ClaimHealth:
             else:
                 log.debug("ingestion still waiting for the database (%s)", error)
             return
-        what = f"{type(error).__name__}: {error}"
+        # The driver's words only: SQLAlchemy's text adds the statement's values, which
+        # change every pass (timestamps).
+        what = f"{type(error).__name__}: {getattr(error, 'orig', None) or error}"
         if what != self.last_unexpected:
             self.last_unexpected = what
             log.error("claiming files to ingest failed", exc_info=error)
