@@ -15,10 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+
+from langchain_assistants.testing.cli_server import CliServer, start_cli_server
 
 from .fixtures import TEXT_PROMPT
 from .markdown import table
@@ -71,70 +70,16 @@ def process_cpu(pid: int) -> float:
         return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServerProcess:
-    """``python -m langchain_assistants serve`` on a free loopback port."""
-
-    def __init__(
-        self,
-        *,
-        db: str,
-        model: str,
-        workdir: Path,
-        extra: tuple[str, ...] = (),
-        cwd: Path | None = None,
-    ) -> None:
-        self.port = _free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LANGCHAIN_ASSISTANTS_")}
-        self._log = open(workdir / f"server-{self.port}.log", "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "langchain_assistants", "serve", "--port", str(self.port)),
-                *("--db", db, "--model", model, "--code-interpreter", "unsafe-local", *extra),
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=cwd,  # another checkout's package, to compare two versions side by side
-        )
-        deadline = time.monotonic() + 60.0
-        while True:
-            try:
-                httpx.get(f"{self.base_url}/models", timeout=2.0)
-                break
-            except httpx.HTTPError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("the server process did not start") from None
-                time.sleep(0.1)
-
-    def cpu(self) -> float:
-        return process_cpu(self.proc.pid)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15.0)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
-
-
 @contextmanager
-def server_process(*, db: str, model: str, workdir: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(db=db, model=model, workdir=workdir)
-    try:
+def server_process(*, db: str, model: str, workdir: Path) -> Iterator[CliServer]:
+    """``serve`` on ``db`` without this shell's ``LANGCHAIN_ASSISTANTS_*`` settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LANGCHAIN_ASSISTANTS_")}
+    with start_cli_server(
+        *("--db", db, "--model", model, "--code-interpreter", "unsafe-local"),
+        log=workdir / "server-process.log",
+        env=env,
+    ) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _stream(client: httpx.Client, path: str, body: dict[str, object]) -> None:
@@ -148,7 +93,7 @@ def _stream(client: httpx.Client, path: str, body: dict[str, object]) -> None:
             raise RuntimeError("the run did not complete")
 
 
-def _client(server: ServerProcess) -> httpx.Client:
+def _client(server: CliServer) -> httpx.Client:
     return httpx.Client(
         base_url=server.base_url,
         headers={"Authorization": "Bearer bench", "OpenAI-Beta": "assistants=v2"},
@@ -157,16 +102,16 @@ def _client(server: ServerProcess) -> httpx.Client:
 
 
 def _measure(
-    server: ServerProcess, label: str, turns: int, prepare: Callable[[], Callable[[], None]]
+    server: CliServer, label: str, turns: int, prepare: Callable[[], Callable[[], None]]
 ) -> ProcessRow:
     """Time ``turns`` turns; ``prepare`` (untimed, its CPU not counted) builds each one."""
     wall = cpu = 0.0
     for _ in range(turns):
         turn = prepare()
-        before_cpu, start = server.cpu(), time.perf_counter()
+        before_cpu, start = process_cpu(server.pid), time.perf_counter()
         turn()
         wall += time.perf_counter() - start
-        cpu += server.cpu() - before_cpu
+        cpu += process_cpu(server.pid) - before_cpu
     return ProcessRow(label, turns, wall, cpu)
 
 

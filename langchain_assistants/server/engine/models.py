@@ -9,10 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import openai
 from langchain_core.language_models import BaseChatModel
 
 from .model_policy import ModelPolicy
 from .model_specs import SCRIPTED_PREFIX, bundled_script_names, is_model_spec, script_path
+
+#: No timeout, as a ChatOpenAI built without one has; unhashable, which makes
+#: langchain-openai build the model HTTP clients of its own (see ``build_model``).
+_NO_TIMEOUT = openai.Timeout(None)
 
 
 class ModelUnavailableError(RuntimeError):
@@ -36,9 +41,39 @@ def build_model(spec: str) -> BaseChatModel:
     try:
         from langchain.chat_models import init_chat_model
 
-        return init_chat_model(spec)
+        model = init_chat_model(spec)
+        if _shares_process_http_client(model):
+            # langchain-openai keeps one async HTTP client per base URL for the whole
+            # process, and its pooled connections belong to the event loop that opened
+            # them: a second server in this process (a restart, the next test) failed with
+            # "Event loop is closed" or reached the first one's base URL. It builds a
+            # model's own clients when the timeout cannot be a cache key.
+            model = init_chat_model(spec, timeout=_NO_TIMEOUT)
+        return model
     except Exception as exc:
         raise ModelUnavailableError(f"Cannot initialise chat model {spec!r}: {exc}") from exc
+
+
+def _shares_process_http_client(model: BaseChatModel) -> bool:
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError:  # the ``openai`` extra is not installed
+        return False
+    return (
+        isinstance(model, ChatOpenAI)
+        and model.http_async_client is None
+        and model.request_timeout is None
+    )
+
+
+async def close_http_clients(model: BaseChatModel) -> None:
+    """Close the HTTP clients ``build_model`` gave a model of its own (none otherwise)."""
+    if getattr(model, "request_timeout", None) is not _NO_TIMEOUT:
+        return
+    if (async_client := getattr(model, "root_async_client", None)) is not None:
+        await async_client.close()
+    if (sync_client := getattr(model, "root_client", None)) is not None:
+        sync_client.close()
 
 
 def with_sampling(model: BaseChatModel, run: dict[str, Any]) -> BaseChatModel:
@@ -91,3 +126,9 @@ class ModelResolver:
         if spec not in self._cache:
             self._cache[spec] = build_model(spec)
         return self._cache[spec]
+
+    async def aclose(self) -> None:
+        """At shutdown: close the models' own HTTP clients (their connections)."""
+        models, self._cache = list(self._cache.values()), {}
+        for model in models:
+            await close_http_clients(model)
