@@ -75,6 +75,18 @@ ESCAPES = {
         print(pd.DataFrame({'x': np.arange(4)}).x.sum(), matplotlib.get_backend())
     """,
     "secret": "open('secret.txt', 'w').write('thread one data')",
+    "syscalls": """
+        import ctypes, errno, socket
+        libc = ctypes.CDLL(None, use_errno=True)
+        def report(name, rc):
+            print(name, 'ok' if rc >= 0 else errno.errorcode[ctypes.get_errno()])
+        report('ptrace', libc.ptrace(0, 0, 0, 0))
+        report('unshare', libc.unshare(0x10000000))
+        report('netlink', libc.socket(16, 3, 0))
+        report('keyctl', libc.syscall(250, 0, -3, 0))
+        report('io_uring', libc.syscall(425, 8, ctypes.create_string_buffer(120)))
+        report('mount', libc.mount(b'none', b'/no/such/dir', b'tmpfs', 0, None))
+    """,
 }
 
 
@@ -245,6 +257,22 @@ def test_ctypes_connect_to_the_host_fails(
     assert logs.startswith("blocked"), logs
     with pytest.raises(TimeoutError):
         listener.accept()
+
+
+def test_seccomp_filter_refuses_kernel_attack_surface(contained: RunningServer) -> None:
+    """ptrace, a new user namespace, a netlink socket, keyrings, io_uring and mount: each
+    answers the filter's errno (the kernel alone allows ptrace, netlink, keyctl and io_uring
+    here, and answers ENOSPC to the user namespace and ENOENT to the mount)."""
+    run = ask(contained, "syscalls")
+    assert run["run"].status == "completed"
+    assert run["logs"].splitlines() == [
+        "ptrace EPERM",
+        "unshare EPERM",
+        "netlink EAFNOSUPPORT",
+        "keyctl EPERM",
+        "io_uring ENOSYS",
+        "mount EPERM",
+    ]
 
 
 def test_numpy_pandas_matplotlib_are_available(contained: RunningServer) -> None:
