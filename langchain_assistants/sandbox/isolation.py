@@ -8,7 +8,9 @@ and a minimal ``/dev``. The only writable places are its private ``/tmp`` and ``
 (size-capped tmpfs) and the thread's working directory, bound at ``/mnt/data`` (cwd, ``HOME``). The
 environment is cleared (only the plan's minimal variables are set); the network namespace has
 nothing but its own loopback. With ``--die-with-parent`` and the PID namespace, killing
-bwrap ends every process of the execution, including ones that called ``setsid``.
+bwrap ends every process of the execution, including ones that called ``setsid``. Once the
+sandbox is built, bwrap loads the seccomp filter of :mod:`.seccomp` (``--seccomp FD``), which
+every process of the execution inherits.
 
 Limits: the bootstrap sets rlimits (address space, CPU time, processes, file size, open files)
 in every mode. Where cgroups can be created (root, see :mod:`.cgroups`), each execution also
@@ -18,8 +20,9 @@ server drops bwrap to uid 65534 (RLIMIT_NPROC does not bind root), provided the 
 the working directory are reachable by it (else: as root, caps dropped, rlimits only). A
 non-root server runs bwrap as itself; RLIMIT_NPROC then counts the sandbox's own processes.
 
-:func:`bubblewrap` probes once per executable path whether a trivial sandbox starts here and
-raises :class:`IsolationUnavailable` with the reason and a fix when it does not.
+:func:`bubblewrap` probes once per executable path whether a trivial sandbox (filter
+included) starts here and raises :class:`IsolationUnavailable` with the reason and a fix when
+it does not, or when the filter cannot be built.
 """
 
 from __future__ import annotations

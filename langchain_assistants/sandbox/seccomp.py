@@ -67,8 +67,8 @@ DENIED: tuple[Denied, ...] = (
     Denied(
         ("ptrace", "process_vm_readv", "process_vm_writev", "pidfd_getfd"),
         errno.EPERM,
-        "reading, writing or steering another process (a sibling of the execution, or the "
-        "bootstrap that collects its results); ptrace has also been a way around seccomp",
+        "reading, writing or steering another process of the execution (say, a worker "
+        "another cell left running); ptrace has also been a way around seccomp",
     ),
     Denied(
         ("kexec_load", "kexec_file_load", "init_module", "finit_module", "delete_module"),
@@ -164,8 +164,8 @@ CONDITIONAL_RULES = (
     "socket/socketpair of a family other than AF_UNIX, AF_INET, AF_INET6: EAFNOSUPPORT, what "
     "a kernel without that family answers (AF_NETLINK, AF_PACKET, AF_VSOCK, AF_ALG, ... are "
     "large, bug-prone parsers; Python and glibc treat the error as 'not available')",
-    "personality other than PER_LINUX: EPERM (ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC would "
-    "weaken exploit mitigations for the programs the code starts)",
+    "personality other than PER_LINUX, querying included: EPERM (ADDR_NO_RANDOMIZE, "
+    "READ_IMPLIES_EXEC would weaken exploit mitigations for the programs the code starts)",
     "any syscall of a non-native ABI (i386, x32 on x86_64; arm32 on aarch64): kills the process",
 )
 
