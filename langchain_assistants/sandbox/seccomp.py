@@ -4,8 +4,9 @@ Namespaces, a read-only runtime and dropped capabilities already keep model-writ
 away from the host; a kernel bug reachable from inside would not. This filter makes the
 syscalls sandboxed Python never needs, and that widen the kernel's attack surface, fail
 before the kernel looks at them. It is a deny-list (everything else is allowed), so numpy,
-pandas, matplotlib, threads, subprocesses and multiprocessing are unaffected. Each rule in
-:data:`DENIED` says why it is there.
+pandas, matplotlib, threads, subprocesses and multiprocessing are unaffected. Each entry of
+:data:`DENIED` says why it is there; the rules on arguments (clone's namespace flags, socket
+families, personality) are explained where :func:`_build` adds them.
 
 The program is compiled with libseccomp (through ``pyseccomp``, a ctypes binding to the
 system's ``libseccomp.so.2``, Debian ``libseccomp2``) for the interpreter's
@@ -159,15 +160,6 @@ DENIED: tuple[Denied, ...] = (
         "interfaces with past bugs",
     ),
 )
-CONDITIONAL_RULES = (
-    "clone with any CLONE_NEW* flag: EPERM (no new namespaces, see unshare)",
-    "socket/socketpair of a family other than AF_UNIX, AF_INET, AF_INET6: EAFNOSUPPORT, what "
-    "a kernel without that family answers (AF_NETLINK, AF_PACKET, AF_VSOCK, AF_ALG, ... are "
-    "large, bug-prone parsers; Python and glibc treat the error as 'not available')",
-    "personality other than PER_LINUX, querying included: EPERM (ADDR_NO_RANDOMIZE, "
-    "READ_IMPLIES_EXEC would weaken exploit mitigations for the programs the code starts)",
-    "any syscall of a non-native ABI (i386, x32 on x86_64; arm32 on aarch64): kills the process",
-)
 
 
 def native_arch() -> str:
@@ -253,15 +245,21 @@ def _build(arch: str | None) -> Any:
         if target != native:  # compiled for another machine (tests, cross-checks)
             rules.add_arch(target)
             rules.remove_arch(native)
-        # Only the native ABI; on x86_64 libseccomp also sends x32 numbers here.
+        # Any syscall of another ABI (i386 and x32 on x86_64, arm32 on aarch64) kills: the
+        # rules are written for native numbers. libseccomp sends x32 numbers here too.
         rules.set_attr(seccomp.Attr.ACT_BADARCH, seccomp.KILL_PROCESS)
         for denied in DENIED:
             for name in denied.syscalls:
                 _add(seccomp, rules, seccomp.ERRNO(denied.error), name)
+        # No new namespaces through clone either (see unshare); its flags are argument 0 on
+        # x86_64 and aarch64 alike. One rule per flag: any of them set refuses.
         for flag in CLONE_NAMESPACE_FLAGS.values():
             _add(seccomp, rules, seccomp.ERRNO(errno.EPERM), "clone", (0, "MASKED_EQ", flag, flag))
         refuse_family = seccomp.ERRNO(errno.EAFNOSUPPORT)
         for call in ("socket", "socketpair"):
+            # Only AF_UNIX, AF_INET, AF_INET6: AF_NETLINK, AF_PACKET, AF_ALG, AF_VSOCK, ... are
+            # large, bug-prone kernel parsers. EAFNOSUPPORT is what a kernel without the
+            # family answers, which Python and glibc treat as "not available".
             # libseccomp takes one comparison per argument and rule: refuse every family
             # below the largest allowed one by value, and everything above it at once (full
             # 64-bit comparisons, so high garbage bits are refused too).
@@ -269,6 +267,8 @@ def _build(arch: str | None) -> Any:
                 if family not in ALLOWED_SOCKET_FAMILIES:
                     _add(seccomp, rules, refuse_family, call, (0, "EQ", family, 0))
             _add(seccomp, rules, refuse_family, call, (0, "GT", max(ALLOWED_SOCKET_FAMILIES), 0))
+        # Only PER_LINUX (querying is refused too): ADDR_NO_RANDOMIZE or READ_IMPLIES_EXEC
+        # would weaken exploit mitigations for the programs the code starts.
         _add(seccomp, rules, seccomp.ERRNO(errno.EPERM), "personality", (0, "NE", PER_LINUX, 0))
     except OSError as exc:
         raise SeccompUnavailable(f"libseccomp refused the filter for {arch}: {exc}") from exc

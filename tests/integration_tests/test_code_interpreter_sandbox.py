@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -314,6 +315,36 @@ def test_without_isolation_code_runs_fail_with_a_clear_last_error(
             )
             assert plain.status == "completed"
     assert any("code_interpreter runs will fail" in r.getMessage() for r in caplog.records)
+
+
+def test_a_sandbox_whose_seccomp_filter_cannot_be_loaded_refuses_code_runs(
+    tmp_path: Path, script: str
+) -> None:
+    """bwrap on a kernel without seccomp filters (a wrapper around the real bwrap that fails
+    on ``--seccomp`` as such a bwrap does): no code runs unfiltered, the run fails naming
+    why and the fix."""
+    real = shutil.which("bwrap")
+    assert real is not None  # `make install` installs it
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\n"
+        'for arg in "$@"; do\n'
+        '  [ "$arg" = --seccomp ] && { echo "bwrap: prctl(PR_SET_SECCOMP): Invalid argument" >&2;'
+        " exit 1; }\n"
+        "done\n"
+        f'exec {real} "$@"\n'
+    )
+    fake.chmod(0o755)
+    with start_server(model=script, sandbox_dir=tmp_path / "sb", code_bwrap_path=str(fake)) as srv:
+        run = ask(srv, "where")["run"]
+    assert run.status == "failed"
+    assert run.last_error is not None and run.last_error.code == "server_error"
+    message = run.last_error.message
+    assert "code_interpreter is unavailable on this server" in message
+    assert "PR_SET_SECCOMP" in message and "CONFIG_SECCOMP_FILTER" in message
+    assert "--code-interpreter unsafe-local" in message
+    assert not (tmp_path / "sb").exists()  # no code ran
 
 
 def test_unsafe_local_flag_runs_code_without_kernel_isolation(tmp_path: Path, script: str) -> None:
