@@ -28,7 +28,7 @@ from openai.types.beta.threads.runs import RunStep
 from ..errors import bad_request
 from ..retrieval import Retrieval
 from ..settings import ServerSettings
-from ..store import Kind, Store, StoreUnavailable
+from ..store import Kind, RunState, Store, StoreUnavailable
 from ..store import leases as run_leases
 from ..store.files import FileStore
 from ..store.locks import Insert, insert_unless_locked
@@ -343,11 +343,17 @@ class RunEngine:
             raise self._locked(thread_id, run, adding_message=adding_message)
 
     async def insert_unlocked(
-        self, store: Store, thread_id: str, rows: list[Insert], *, adding_message: bool
+        self,
+        store: Store,
+        thread_id: str,
+        rows: list[Insert],
+        *,
+        adding_message: bool,
+        new_thread: bool = False,
     ) -> None:
         """Insert rows into an unlocked thread in one transaction, or 400 (never 409) while
         a run of the thread is active, whichever process holds it (``store/locks.py``)."""
-        blocking = await insert_unless_locked(store, thread_id, rows)
+        blocking = await insert_unless_locked(store, thread_id, rows, new_thread=new_thread)
         if blocking is not None and await self._unlocking(blocking):
             blocking = await insert_unless_locked(store, thread_id, rows)
         if blocking is not None:
@@ -365,9 +371,11 @@ class RunEngine:
         messages: list[dict[str, Any]],
         *,
         tool_state: dict[str, Any] | None = None,
+        new_thread: bool = False,
     ) -> None:
         """Store a queued run (after its additional messages) claimed by this process;
-        ``start(run)`` then executes it here."""
+        ``start(run)`` then executes it here. ``new_thread``: this request created the
+        thread, so it cannot be locked."""
         thread_id = run["thread_id"]
         rows: list[Insert] = [(Kind.message, m, {"thread_id": thread_id}) for m in messages]
         columns = {
@@ -381,7 +389,9 @@ class RunEngine:
             "lease_until": run_leases.now_ms() + self.leases.lease_ms,
         }
         rows.append((Kind.run, run, columns))
-        await self.insert_unlocked(store, thread_id, rows, adding_message=False)
+        await self.insert_unlocked(
+            store, thread_id, rows, adding_message=False, new_thread=new_thread
+        )
 
     # -- events and object updates -------------------------------------------------------
 
@@ -563,15 +573,15 @@ class RunEngine:
         try:
             # What the run creates belongs to the project of the run (kept on its row).
             async with self.store.batch():  # one transaction to start
-                project = await self.store.project_of(Kind.run, run_id)
-                if project is None:  # deleted with its thread before it started
+                state = await self.store.engine_state(run_id)
+                if state is None:  # deleted with its thread before it started
                     self.recorder.close(run_id)
                     return
-                recorder = self.recorder.for_project(project)
+                recorder = self.recorder.for_project(state.project)
                 run = await self._transition(
                     run, "in_progress", started_at=run.get("started_at") or now()
                 )
-            await self._loop(run, recorder)
+            await self._loop(run, recorder, state)
         except (asyncio.CancelledError, RunStopped):
             if run_id in self._lost:  # another process finished it: nothing to write
                 self._lost.discard(run_id)
@@ -617,15 +627,16 @@ class RunEngine:
         if stored["status"] in ACTIVE_RUN_STATUSES:
             await self._stop(stored, "failed", last_error=error)
 
-    async def _loop(self, run: dict[str, Any], recorder: RunRecorder) -> None:
+    async def _loop(self, run: dict[str, Any], recorder: RunRecorder, state: RunState) -> None:
+        """Call the model and run tools until the run completes or waits for outputs;
+        ``state``: the run's engine state as it was read when the run started."""
         check_available(run["tools"], self.hosted)
         model = with_sampling(self.models.resolve(run["model"]), run)
         code_files = self.code_files.scoped(recorder.project)  # the run's project's files
         async with recorder.batch():  # the run's reads in one transaction
             history = await self.history.scoped(recorder.project).load(run)
             note = await code_files.tool_note(run, history.messages)
-            transcript, usage = await self.store.run_state(run["id"])
-            tool_state = await self.store.tool_state(run["id"])
+        transcript, usage, tool_state = state.transcript, state.usage, state.tool_state
         # Outside the transaction: image bytes may be large (no reads without image files).
         images = await image_urls(code_files.files, history.messages) if history.image_ids else {}
         tools = model_tools(run["tools"], code_interpreter_note=note)

@@ -48,12 +48,15 @@ async def create_thread(svc: Svc, body: ThreadCreate | None = None) -> dict[str,
 # Registered before "/{thread_id}" so that "runs" is not taken for a thread id.
 @router.post("/runs", **documented(Run, stream=True, body=True))
 async def create_thread_and_run(body: ThreadCreateAndRun, svc: Svc) -> Response:
-    await fetch(svc, Kind.assistant, body.assistant_id)
+    assistant = await fetch(svc, Kind.assistant, body.assistant_id)
     await check_tool_resources(svc, body.tool_resources)
     thread = await new_thread(
         svc, body.thread or ThreadCreate(), body.tool_resources, param="thread."
     )
-    return await launch_run(svc, thread["id"], body, first_events=[Event("thread.created", thread)])
+    created = [Event("thread.created", thread)]
+    return await launch_run(
+        svc, thread["id"], body, first_events=created, assistant=assistant, new_thread=True
+    )
 
 
 @router.get("/{thread_id}", **documented(Thread))
