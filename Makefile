@@ -21,7 +21,8 @@ install: bubblewrap $(STAMP) browser postgres-server fault-tools ## Create .venv
 # The sandbox's seccomp filter is compiled with libseccomp (Debian `libseccomp2`, loaded by
 # the pyseccomp package); bwrap itself does not depend on it.
 bubblewrap: ## Install bubblewrap (bwrap) and libseccomp, the code_interpreter sandbox (apt-get, as root)
-	@if command -v bwrap >/dev/null 2>&1 && /sbin/ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2 '; then :; \
+	@if command -v bwrap >/dev/null 2>&1 && \
+	    $$(command -v ldconfig || echo /sbin/ldconfig) -p 2>/dev/null | grep -q 'libseccomp\.so\.2 '; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap libseccomp2; \
 	else \
