@@ -401,9 +401,10 @@ class RunEngine:
     async def _save_run(self, run: dict[str, Any], **columns: Any) -> dict[str, Any] | None:
         """Save and announce a run's new status; None if refused (it was stopped
         elsewhere meanwhile, see ``Store.save_run``)."""
-        run = checked(Run, run)
-        if not await self.store.save_run(run, **columns):
+        stored = await self.store.save_run(checked(Run, run), **columns)
+        if stored is None:
             return None
+        run = stored  # with the metadata as stored (a client may have just changed it)
         live = self._live.get(run["id"])
         if live is not None:
             live.update(run)
@@ -750,7 +751,7 @@ class RunEngine:
                 saved = await self.store.save_run(
                     run, transcript=transcript, usage=usage, tool_state=tool_state
                 )
-                if not saved:
+                if saved is None:
                     raise RunStopped  # stopped through another process meanwhile
                 await self.recorder.finish_step(
                     step,

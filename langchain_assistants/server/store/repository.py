@@ -521,11 +521,13 @@ class Store:
         usage: dict[str, int] | None = None,
         tool_state: dict[str, Any] | None = None,
         **columns: Any,
-    ) -> bool:
-        """Save a run unless that would undo a stop: False (nothing written) when the stored
-        run has ended, or is ``cancelling`` and this save would not end it. Another server
-        process may have cancelled, expired or finished the run meanwhile (see
-        ``store/leases.py``), so a run's writes never resurrect it or swallow a cancel."""
+    ) -> dict[str, Any] | None:
+        """Save a run unless that would undo a stop, and return it as stored; None (nothing
+        written) when the stored run has ended, or is ``cancelling`` and this save would not
+        end it. Another server process may have cancelled, expired or finished the run
+        meanwhile (see ``store/leases.py``), so a run's writes never resurrect it or
+        swallow a cancel. The stored ``metadata`` is kept: a client may have changed it
+        (``save_run_metadata``) since the caller read the run."""
         values: dict[str, Any] = {
             **self._keys(run["id"]),
             sql.STATUS: run["status"],
@@ -543,8 +545,8 @@ class Store:
         stopping = run["status"] in sql.STOPPED_RUN_STATUSES
         statement = sql.save_run(self.project is not None, stopping, self.is_sqlite)
         async with self._conn(write=True) as c:
-            result = await c.execute(statement, values)
-            return bool(result.rowcount)
+            stored = (await c.execute(statement, values)).scalar()
+            return dict(stored) if stored is not None else None
 
     async def save_run_metadata(
         self, run_id: str, metadata: dict[str, str]

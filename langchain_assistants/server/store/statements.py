@@ -74,4 +74,5 @@ def save_run(scoped: bool, stopping: bool, sqlite: bool) -> Any:
         update(core(RunRow))
         .where(RunRow.id == bindparam(ID), *_scope(RunRow, scoped), allowed)
         .values(data=data)
+        .returning(RunRow.data)
     )
