@@ -152,7 +152,12 @@ class AssistantRunTimeoutError(AssistantRunError, TimeoutError):
         super().__init__(message, run=run, status=status, run_id=run_id, thread_id=thread_id)
 
     def _describe(self) -> str:
-        where = f"run {self.run_id}" if self.run_id else "the run"
+        if not self.run_id:  # the request creating the run had not been answered
+            return (
+                f"Timed out after {self.timeout}s before the server named the run; if it was "
+                "created, it could not be cancelled (its thread is unknown)."
+            )
+        where = f"run {self.run_id}"
         if self.thread_id:
             where += f" on thread {self.thread_id}"
         last = f" (last status {self.status!r})" if self.status else ""

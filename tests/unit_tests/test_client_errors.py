@@ -102,3 +102,11 @@ def test_errors_pickle() -> None:
     assert type(clone) is AssistantRunFailedError
     assert str(clone) == str(error)
     assert clone.run_id == "run_1"
+
+
+def test_a_timeout_before_the_run_was_named_does_not_claim_a_cancel() -> None:
+    error = AssistantRunTimeoutError(timeout=0.3)
+    assert "before the server named the run" in str(error)
+    assert "could not be cancelled" in str(error)
+    named = AssistantRunTimeoutError(timeout=0.3, run_id="run_1", thread_id="thread_1")
+    assert "run run_1 on thread thread_1" in str(named) and "it was cancelled" in str(named)
