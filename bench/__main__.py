@@ -122,6 +122,7 @@ def run(sizes: Sizes, mode: str) -> Results:
             clients=sizes.workers_clients,
             workers_turns=sizes.workers_turns,
             workers_rounds=sizes.workers_rounds,
+            workers_idle_s=sizes.workers_idle_s,
             log=log,
         )
     info["load average at end"] = machine.load_now()

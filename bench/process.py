@@ -178,6 +178,7 @@ def run_all(
     clients: int = 8,
     workers_turns: int = 0,
     workers_rounds: int = 5,
+    workers_idle_s: float = 10.0,
 ) -> list[ProcessSection]:
     """Section 9 on SQLite, and on PostgreSQL when ``postgres_url`` is given (else its rows
     say ``postgres_note``), with the ``--workers`` rows for each count in ``workers``."""
@@ -205,6 +206,7 @@ def run_all(
                 clients=clients,
                 turns=workers_turns,
                 rounds=workers_rounds,
+                idle_s=workers_idle_s,
             )
         sections.append(ProcessSection(database, rows, note, workers=counted))
     return sections

@@ -40,6 +40,8 @@ class Sizes:
     #: Turns per worker count, in rounds that alternate between the worker counts.
     workers_turns: int = 400
     workers_rounds: int = 5
+    #: Seconds the workers' servers sit idle, measured (their background CPU).
+    workers_idle_s: float = 10.0
 
     def turns_each(self, clients: int, *, legacy: bool) -> int:
         """Turns each conversation runs back to back in a concurrency cell."""
@@ -77,4 +79,5 @@ QUICK = Sizes(
     workers_clients=4,
     workers_turns=16,
     workers_rounds=2,
+    workers_idle_s=1.0,
 )

@@ -22,9 +22,10 @@ import httpx
 
 from .child import ServerProcess, tree_cpu
 from .fixtures import TEXT_PROMPT
-from .markdown import table
+from .markdown import num, table
 
 _STARTED = b"Application startup complete."
+_DIED = b"] died"  # uvicorn's supervisor: "Child process [PID] died" (then it starts another)
 
 
 @dataclass
@@ -40,6 +41,8 @@ class WorkersRow:
     by_process: list[tuple[str, float]] = field(default_factory=list)
     failed: int = 0
     note: str = ""
+    #: Server CPU per second while no request arrives (all processes: leases, sweeps).
+    idle_cpu_per_s: float = float("nan")
 
     @property
     def turns_per_s(self) -> float:
@@ -110,6 +113,7 @@ class _Target:
         self.cpu: dict[int, float] = {}  # by pid
         self.roles: dict[int, str] = {}
         self.body: dict[str, object] = {}
+        self.idle_cpu_per_s = float("nan")
 
     def prepare(self, model: str, clients: int, warm_turns: int) -> None:
         """Wait for every worker, create the assistant, warm every worker up (untimed)."""
@@ -146,10 +150,17 @@ class _Target:
             ((self.roles[member], cpu) for member, cpu in self.cpu.items()),
             key=lambda item: _ROLES.index(item[0]),
         )
-        note = ""
+        notes = []
         if self.failures:
             total = self.turns + len(self.failures)
-            note = f"{len(self.failures)} of {total} turns failed, first: {self.failures[0][:200]}"
+            first = self.failures[0][:200]
+            notes.append(f"{len(self.failures)} of {total} turns failed, first: {first}")
+        replaced = self.server.log_path.read_bytes().count(_DIED)
+        if replaced:
+            notes.append(
+                f"uvicorn replaced {replaced} worker(s) that missed its 5 s health check "
+                '("Child process [...] died" in the server log)'
+            )
         return WorkersRow(
             workers=self.workers,
             clients=clients,
@@ -158,7 +169,8 @@ class _Target:
             server_cpu=sum(cpu for _, cpu in by_process),
             by_process=by_process,
             failed=len(self.failures),
-            note=note,
+            note="; ".join(notes),
+            idle_cpu_per_s=self.idle_cpu_per_s,
         )
 
 
@@ -210,6 +222,17 @@ def shares(row: WorkersRow) -> str:
     return "CPU by process: " + ", ".join(parts)
 
 
+def _idle(targets: list[_Target], seconds: float) -> None:
+    """Each server's CPU per second over ``seconds`` with no requests (all servers at once):
+    the background work (lease renewals, sweeps) that every process adds."""
+    if seconds <= 0 or not targets:
+        return
+    before = [sum(tree_cpu(target.server.proc.pid).values()) for target in targets]
+    time.sleep(seconds)
+    for target, cpu in zip(targets, before, strict=True):
+        target.idle_cpu_per_s = (sum(tree_cpu(target.server.proc.pid).values()) - cpu) / seconds
+
+
 def run(
     *,
     db: str,
@@ -219,6 +242,7 @@ def run(
     clients: int,
     turns: int,
     rounds: int = 5,
+    idle_s: float = 10.0,
 ) -> list[WorkersRow]:
     """One row per worker count. All the servers run at once and take turns: ``rounds``
     rounds, each a batch of ``turns / rounds`` turns on every server in order, so a change
@@ -246,6 +270,7 @@ def run(
                 rows[target.workers] = WorkersRow(target.workers, clients, 0, 0.0, 0.0, note=note)
                 targets.remove(target)
                 target.server.stop()
+        _idle(targets, idle_s)
         for _ in range(rounds):
             for target in targets:
                 target.batch(clients, batch)
@@ -269,13 +294,15 @@ def section(database: str, rows: list[WorkersRow], not_run: str) -> list[str]:
         "alike. *Server CPU/turn* is summed "
         "over all the server's processes (the uvicorn master and every worker, "
         "`/proc/PID/task/*/schedstat`), PostgreSQL's own processes not counted; *vs 1 "
-        "worker* is that CPU per turn over the 1-worker row's (goal: at most 1.15). "
+        "worker* is that CPU per turn over the 1-worker row's (goal: at most 1.15); *idle "
+        "server CPU*: the server's CPU per second, all processes, with no requests (leases, "
+        "sweeps), measured before the turns. "
         "`--workers 1` is one process, as plain `serve`. The client runs on the same "
         "machine: turns/s cannot scale past its cores.",
         "",
     ]
     base = next((row for row in rows if row.workers == 1 and row.turns), None)
-    cells = []
+    cells: list[tuple[str, ...]] = []
     for row in rows:
         if not row.turns:
             cells.append(
@@ -293,11 +320,12 @@ def section(database: str, rows: list[WorkersRow], not_run: str) -> list[str]:
                 f"{row.turns_per_s:.1f}",
                 f"{row.cpu_per_turn * 1000:.1f}",
                 versus,
+                num(row.idle_cpu_per_s * 1000),
                 note,
             )
         )
     if not rows:
-        cells.append((database, "-", "-", "-", "-", "-", "-", not_run or "not run"))
+        cells.append((database, "-", "-", "-", "-", "-", "-", "-", not_run or "not run"))
     header = [
         "database",
         "workers",
@@ -306,6 +334,7 @@ def section(database: str, rows: list[WorkersRow], not_run: str) -> list[str]:
         "turns/s",
         "server CPU/turn (ms)",
         "vs 1 worker",
+        "idle server CPU (ms/s)",
         "note",
     ]
     return lines + table(header, cells)
