@@ -158,8 +158,7 @@ class _Target:
         replaced = self.server.log_path.read_bytes().count(_DIED)
         if replaced:
             notes.append(
-                f"uvicorn replaced {replaced} worker(s) that missed its 5 s health check "
-                '("Child process [...] died" in the server log)'
+                f"uvicorn killed and replaced {replaced} worker(s): no answer to its 5 s ping"
             )
         return WorkersRow(
             workers=self.workers,
