@@ -1,22 +1,20 @@
-"""The server as a child process: ``langchain-assistants serve`` on a free port, and the
-CPU time of it and of its descendants (a ``--workers N`` master and its workers).
+"""The server as a child process, and the CPU time of it and of its descendants (a
+``serve --workers N`` master and its workers).
 
-Sections 9's rows (``bench.process``, ``bench.workers``) start their servers through it.
+Section 9's rows (``bench.process``, ``bench.workers``) start ``langchain-assistants
+serve`` through :func:`start_server` (the tests' :mod:`langchain_assistants.testing.cli_server`
+without this shell's ``LANGCHAIN_ASSISTANTS_*`` settings) and read its CPU here.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from langchain_assistants.testing.cli_server import CliServer, start_cli_server
 
 _TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
@@ -74,68 +72,21 @@ def tree_cpu(pid: int) -> dict[int, float]:
     return cpu
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class ServerProcess:
-    """``python -m langchain_assistants serve`` on a free loopback port."""
-
-    def __init__(
-        self,
-        *,
-        db: str,
-        model: str,
-        workdir: Path,
-        extra: tuple[str, ...] = (),
-        cwd: Path | None = None,
-    ) -> None:
-        self.port = _free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        env = {k: v for k, v in os.environ.items() if not k.startswith("LANGCHAIN_ASSISTANTS_")}
-        self.log_path = workdir / f"server-{self.port}.log"
-        self._log = open(self.log_path, "wb")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [
-                *(sys.executable, "-m", "langchain_assistants", "serve", "--port", str(self.port)),
-                *("--db", db, "--model", model, "--code-interpreter", "unsafe-local", *extra),
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            cwd=cwd,  # another checkout's package, to compare two versions side by side
-        )
-        deadline = time.monotonic() + 60.0
-        while True:
-            try:
-                httpx.get(f"{self.base_url}/models", timeout=2.0)
-                break
-            except httpx.HTTPError:
-                if self.proc.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError("the server process did not start") from None
-                time.sleep(0.1)
-
-    def cpu(self) -> float:
-        return process_cpu(self.proc.pid)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15.0)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._log.close()
+def start_server(
+    *, db: str, model: str, workdir: Path, name: str, extra: tuple[str, ...] = ()
+) -> CliServer:
+    """``serve`` on ``db`` with the zero-setup options of section 9, its log
+    ``workdir/server-NAME.log``; returns once it answers (raises ``CliServerError``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LANGCHAIN_ASSISTANTS_")}
+    return start_cli_server(
+        *("--db", db, "--model", model, "--code-interpreter", "unsafe-local", *extra),
+        log=workdir / f"server-{name}.log",
+        env=env,
+    )
 
 
 @contextmanager
-def server_process(*, db: str, model: str, workdir: Path) -> Iterator[ServerProcess]:
-    server = ServerProcess(db=db, model=model, workdir=workdir)
-    try:
+def server_process(*, db: str, model: str, workdir: Path) -> Iterator[CliServer]:
+    """One ``serve`` process for the one-at-a-time rows, stopped at the end."""
+    with start_server(db=db, model=model, workdir=workdir, name="process") as server:
         yield server
-    finally:
-        server.stop()

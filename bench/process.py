@@ -23,8 +23,10 @@ from pathlib import Path
 
 import httpx
 
+from langchain_assistants.testing.cli_server import CliServer
+
 from . import workers as workers_rows
-from .child import ServerProcess, server_process
+from .child import process_cpu, server_process
 from .fixtures import TEXT_PROMPT
 from .markdown import table
 
@@ -59,7 +61,7 @@ def _stream(client: httpx.Client, path: str, body: dict[str, object]) -> None:
             raise RuntimeError("the run did not complete")
 
 
-def _client(server: ServerProcess) -> httpx.Client:
+def _client(server: CliServer) -> httpx.Client:
     return httpx.Client(
         base_url=server.base_url,
         headers={"Authorization": "Bearer bench", "OpenAI-Beta": "assistants=v2"},
@@ -68,16 +70,16 @@ def _client(server: ServerProcess) -> httpx.Client:
 
 
 def _measure(
-    server: ServerProcess, label: str, turns: int, prepare: Callable[[], Callable[[], None]]
+    server: CliServer, label: str, turns: int, prepare: Callable[[], Callable[[], None]]
 ) -> ProcessRow:
     """Time ``turns`` turns; ``prepare`` (untimed, its CPU not counted) builds each one."""
     wall = cpu = 0.0
     for _ in range(turns):
         turn = prepare()
-        before_cpu, start = server.cpu(), time.perf_counter()
+        before_cpu, start = process_cpu(server.pid), time.perf_counter()
         turn()
         wall += time.perf_counter() - start
-        cpu += server.cpu() - before_cpu
+        cpu += process_cpu(server.pid) - before_cpu
     return ProcessRow(label, turns, wall, cpu)
 
 

@@ -78,7 +78,10 @@ class BenchServer:
             self._tmpdir = tempfile.TemporaryDirectory(prefix="langchain-assistants-bench-")
             db = f"{self._tmpdir.name}/assistants.db"
         self.db = db
-        settings = ServerSettings(db=db, model=model, run_expiry_seconds=600.0)
+        # The assistants name script files of their own (bench/fixtures.py): opt in to them.
+        settings = ServerSettings(
+            db=db, model=model, allowed_models=("scripted:*",), run_expiry_seconds=600.0
+        )
         app = create_app(settings)
         self.counter = RequestCounter(app)
         self._sql = Counter[str]()

@@ -9,17 +9,15 @@ of the peak over the idle server's: streaming keeps it flat as files grow.
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 from openai import OpenAI
+
+from langchain_assistants.testing.cli_server import CliServer, start_cli_server
 
 from .markdown import num, table
 from .sizes import Sizes
@@ -39,61 +37,15 @@ class UploadRow:
     idle_peak_mib: float
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def peak_rss(pid: int) -> int:
-    """The process's peak resident set size in bytes (``VmHWM``)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no VmHWM for process {pid}")
-
-
 @contextmanager
-def cli_server(tmp: Path, store: str) -> Iterator[tuple[str, int]]:
-    """``langchain-assistants serve`` in a child process; yields (base URL, pid)."""
-    port = _free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "langchain_assistants.cli",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            str(tmp / f"uploads-{store}.db"),
-            "--file-storage",
-            store,
-            "--log-level",
-            "warning",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the upload bench server did not start")
-            time.sleep(0.1)
-        yield url + "/v1", proc.pid
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+def cli_server(tmp: Path, store: str) -> Iterator[CliServer]:
+    """``langchain-assistants serve`` in a child process, on a fresh database."""
+    with start_cli_server(
+        *("--db", str(tmp / f"uploads-{store}.db"), "--file-storage", store),
+        *("--log-level", "warning"),
+        log=tmp / f"uploads-{store}.log",
+    ) as server:
+        yield server
 
 
 def _write_file(path: Path, mib: int) -> None:
@@ -103,8 +55,8 @@ def _write_file(path: Path, mib: int) -> None:
             out.write(block)
 
 
-def _measure(client: OpenAI, pid: int, source: Path, store: str, mib: int) -> UploadRow:
-    idle = peak_rss(pid)
+def _measure(client: OpenAI, server: CliServer, source: Path, store: str, mib: int) -> UploadRow:
+    idle = server.status_kb("VmHWM") * 1024
     started = time.perf_counter()
     with source.open("rb") as handle:
         created = client.files.create(file=(source.name, handle), purpose="assistants")
@@ -115,7 +67,7 @@ def _measure(client: OpenAI, pid: int, source: Path, store: str, mib: int) -> Up
     downloaded = time.perf_counter() - started
     if received != mib * MIB:
         raise RuntimeError(f"downloaded {received} bytes of {mib * MIB}")
-    growth = peak_rss(pid) - idle
+    growth = server.status_kb("VmHWM") * 1024 - idle
     client.files.delete(created.id)
     return UploadRow(store, mib, mib / uploaded, mib / downloaded, growth / MIB, idle / MIB)
 
@@ -129,10 +81,12 @@ def run(sizes: Sizes, tmp: Path, log: Callable[[str], None]) -> list[UploadRow]:
                 _write_file(source, mib)
             log(f"uploads: {mib} MiB into the {store} store")
             with (
-                cli_server(tmp, store) as (base_url, pid),
-                OpenAI(base_url=base_url, api_key="bench", max_retries=0, timeout=1800) as client,
+                cli_server(tmp, store) as server,
+                OpenAI(
+                    base_url=server.base_url, api_key="bench", max_retries=0, timeout=1800
+                ) as client,
             ):
-                rows.append(_measure(client, pid, source, store, mib))
+                rows.append(_measure(client, server, source, store, mib))
     return rows
 
 

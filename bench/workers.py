@@ -20,7 +20,9 @@ from pathlib import Path
 
 import httpx
 
-from .child import ServerProcess, tree_cpu
+from langchain_assistants.testing.cli_server import CliServer
+
+from .child import start_server, tree_cpu
 from .fixtures import TEXT_PROMPT
 from .markdown import num, table
 
@@ -90,12 +92,12 @@ async def _drive(
         return time.perf_counter() - start, failures
 
 
-def _wait_for_workers(server: ServerProcess, workers: int, timeout: float = 120.0) -> None:
+def _wait_for_workers(server: CliServer, workers: int, timeout: float = 120.0) -> None:
     """Wait until every worker has logged the end of its start-up (requests queue before)."""
     deadline = time.monotonic() + timeout
-    while server.log_path.read_bytes().count(_STARTED) < workers:
+    while server.log.read_bytes().count(_STARTED) < workers:
         if server.proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"not all {workers} workers started (see {server.log_path.name})")
+            raise RuntimeError(f"not all {workers} workers started (see {server.log})")
         time.sleep(0.2)
 
 
@@ -104,8 +106,12 @@ class _Target:
 
     def __init__(self, *, db: str, model: str, workdir: Path, workers: int) -> None:
         self.workers = workers
-        self.server = ServerProcess(
-            db=db, model=model, workdir=workdir, extra=("--workers", str(workers))
+        self.server = start_server(
+            db=db,
+            model=model,
+            workdir=workdir,
+            name=f"workers-{workers}",
+            extra=("--workers", str(workers)),
         )
         self.seconds = 0.0
         self.turns = 0
@@ -133,7 +139,7 @@ class _Target:
 
     def batch(self, clients: int, turns: int) -> None:
         """Time ``turns`` turns and add their wall time and every process's CPU."""
-        pid = self.server.proc.pid
+        pid = self.server.pid
         before = tree_cpu(pid)
         seconds, failures = asyncio.run(_drive(self.server.base_url, self.body, clients, turns))
         after = tree_cpu(pid)
@@ -155,7 +161,7 @@ class _Target:
             total = self.turns + len(self.failures)
             first = self.failures[0][:200]
             notes.append(f"{len(self.failures)} of {total} turns failed, first: {first}")
-        replaced = self.server.log_path.read_bytes().count(_DIED)
+        replaced = self.server.log.read_bytes().count(_DIED)
         if replaced:
             notes.append(
                 f"uvicorn killed and replaced {replaced} worker(s): no answer to its 5 s ping"
@@ -174,19 +180,19 @@ class _Target:
 
 
 def _warm_up(
-    server: ServerProcess, body: dict[str, object], clients: int, workers: int, turns: int
+    server: CliServer, body: dict[str, object], clients: int, workers: int, turns: int
 ) -> None:
     """Untimed turns until every worker has served some (its first turns import and build
     what it needs): rounds of ``turns`` turns, until each worker's CPU rose by at least a
     quarter of its fair share in the last round (at most 10 rounds)."""
     for _ in range(10):
-        before = tree_cpu(server.proc.pid)
+        before = tree_cpu(server.pid)
         asyncio.run(_drive(server.base_url, body, clients, turns))
-        after = tree_cpu(server.proc.pid)
+        after = tree_cpu(server.pid)
         spent = [
             cpu - before.get(member, 0.0)
             for member, cpu in after.items()
-            if _role(member, server.proc.pid) == "worker" or workers == 1
+            if _role(member, server.pid) == "worker" or workers == 1
         ]
         total = sum(spent)
         if total > 0 and min(spent) >= total / len(spent) / 4:
@@ -226,10 +232,10 @@ def _idle(targets: list[_Target], seconds: float) -> None:
     the background work (lease renewals, sweeps) that every process adds."""
     if seconds <= 0 or not targets:
         return
-    before = [sum(tree_cpu(target.server.proc.pid).values()) for target in targets]
+    before = [sum(tree_cpu(target.server.pid).values()) for target in targets]
     time.sleep(seconds)
     for target, cpu in zip(targets, before, strict=True):
-        target.idle_cpu_per_s = (sum(tree_cpu(target.server.proc.pid).values()) - cpu) / seconds
+        target.idle_cpu_per_s = (sum(tree_cpu(target.server.pid).values()) - cpu) / seconds
 
 
 def run(

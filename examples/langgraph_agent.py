@@ -115,7 +115,8 @@ def main() -> None:
             }
         ]
     }
-    with tempfile.TemporaryDirectory() as tmp, start_server() as server:
+    # The assistant names a script file: a server refuses those unless allowed.
+    with tempfile.TemporaryDirectory() as tmp, start_server(allowed_models="scripted:*") as server:
         path = Path(tmp, "script.json")
         path.write_text(json.dumps(script))
         client = OpenAI(base_url=server.base_url, api_key=server.api_key)

@@ -31,6 +31,11 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _model_list(text: str) -> list[str]:
+    """``--allowed-models a,b*``: the comma-separated specs and globs (blanks dropped)."""
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -59,7 +64,21 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="SPEC",
         help="default chat model: an init_chat_model string (openai:gpt-4.1-mini, ollama:qwen3) "
-        "or scripted:PATH; checked at start-up; env LANGCHAIN_ASSISTANTS_MODEL",
+        "or scripted:PATH; checked at start-up; clients may always use it; "
+        "env LANGCHAIN_ASSISTANTS_MODEL",
+    )
+    serve.add_argument(
+        "--allowed-models",
+        action="extend",
+        type=_model_list,
+        default=None,
+        metavar="SPEC[,SPEC...]",
+        help="the model specs clients may name on assistants and runs besides --model: exact "
+        "specs and globs ('openai:gpt-4o*,anthropic:*'; 'scripted:*' allows script files "
+        "on this machine; '' none); repeatable; others answer 400. Default: any "
+        "init_chat_model spec (on the server's provider keys) and bundled scripts "
+        "(scripted:demo), never script files or local model paths; "
+        "env LANGCHAIN_ASSISTANTS_ALLOWED_MODELS",
     )
     serve.add_argument(
         "--api-key",
@@ -213,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = ServerSettings.from_env(
         db=args.db,
         model=args.model,
+        allowed_models=args.allowed_models,
         api_key=args.api_key,
         api_keys_file=args.api_keys,
         api_keys_reload_seconds=args.api_keys_reload_seconds,
@@ -262,6 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         file=sys.stderr,
     )
     print(f"code_interpreter: {code_backend(settings).description}", file=sys.stderr)
+    print(f"models: {app.state.services.engine.models.policy.describe()}", file=sys.stderr)
     print(f"playground: http://{args.host}:{args.port}/playground", file=sys.stderr)
     # The imported libraries' objects live as long as the process: keep the cyclic garbage
     # collector from walking them again and again (each full pass costs tens of ms of CPU).

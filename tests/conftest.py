@@ -2,7 +2,9 @@
 
 Tests choose their model per assistant: ``scripted_model(rules)`` writes a script file and
 returns the ``scripted:PATH`` spec to pass as the assistant's (or run's) ``model``; the
-server resolves it per run, so every test owns its script and tests stay independent.
+server resolves it per run, so every test owns its script and tests stay independent. A
+server of a test's own needs ``allowed_models=SCRIPT_FILES`` (``integration_tests/helpers``)
+for that: script files are refused by default.
 
 The database is chosen per session with ``--db`` (default: env ``LANGCHAIN_ASSISTANTS_TEST_DB``,
 else ``sqlite``): ``sqlite`` (a file per server), ``postgres`` (a throwaway PostgreSQL
@@ -142,6 +144,8 @@ def server(
     with start_server(
         db=db,
         model=f"scripted:{FIXTURES / 'default_script.json'}",
+        # Every test brings its own script file (``scripted_model``): opt in to them.
+        allowed_models=["scripted:*"],
         api_key=API_KEY,
         sandbox_dir=tmp_path_factory.mktemp("sandbox"),
     ) as running:

@@ -38,10 +38,10 @@ class Setup:
     model: str | None
 
     def model_for(self, script: str) -> str:
-        """The assistant's model: a bundled script when scripted, else the chosen model."""
+        """The assistant's model: a bundled script by name when scripted (``scripted:agent``:
+        a server allows those, not script files, by default), else the chosen model."""
         if self.scripted:
-            path = resources.files(__package__).joinpath("scripts", f"{script}.json")
-            return f"scripted:{path}"
+            return f"scripted:{script}"
         return self.model or "gpt-4o"
 
 

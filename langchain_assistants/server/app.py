@@ -107,6 +107,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await watcher
             await engine.shutdown()
+            await engine.models.aclose()
             await retrieval.shutdown()
             await store.close()
 

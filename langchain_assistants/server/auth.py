@@ -195,8 +195,10 @@ async def watch_keys_file(ring: KeyRing, interval: float, wake: asyncio.Event) -
         ring.reload_and_log(force=forced)
 
 
-def request_project(request: Request) -> str:
-    """FastAPI dependency: the request's project, or 401 when its key is not accepted."""
+async def request_project(request: Request) -> str:
+    """FastAPI dependency: the request's project, or 401 when its key is not accepted.
+    (``async`` like every dependency here: FastAPI runs a plain ``def`` one on its thread
+    pool, a thread round trip per request for work that never blocks.)"""
     ring: KeyRing = request.app.state.keys
     project = ring.project_for(request.headers.get("authorization"))
     if project is None:

@@ -2,8 +2,11 @@
 
 Tests, notebooks and the demo use it::
 
-    with start_server(model="scripted:demo.json") as server:
+    with start_server(model="scripted:demo") as server:
         client = OpenAI(base_url=server.base_url, api_key=server.api_key)
+
+Tests that give assistants their own script files opt in to them:
+``start_server(allowed_models=["scripted:*"])`` (see ``engine/model_policy.py``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import tempfile
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -21,7 +25,7 @@ from langchain_core.embeddings import Embeddings
 from pydantic import SecretStr
 
 from .app import create_app
-from .settings import ServerSettings
+from .settings import ServerSettings, model_patterns
 
 
 @dataclass
@@ -57,6 +61,7 @@ def start_server(
     *,
     db: str | None = None,
     model: str | None = None,
+    allowed_models: str | Sequence[str] | None = None,
     api_key: str | None = None,
     api_keys_file: str | Path | None = None,
     run_expiry_seconds: float = 600.0,
@@ -69,8 +74,10 @@ def start_server(
     """Start the server and return once it accepts requests.
 
     ``db`` defaults to a SQLite file in a temporary directory removed at ``stop()``;
-    ``port=0`` picks a free port. Without ``api_key`` the server accepts any key and
-    the returned ``api_key`` is a placeholder for clients that require one.
+    ``port=0`` picks a free port. ``allowed_models`` (specs and globs such as
+    ``"scripted:*"``, ``"openai:gpt-4o*"``) is the ``--allowed-models`` policy: what clients
+    may name besides ``model``; None is the default policy. Without ``api_key`` the server
+    accepts any key and the returned ``api_key`` is a placeholder for clients that require one.
     ``api_keys_file`` (``KEY PROJECT`` lines) gives each key its own project; it is
     re-read every ``api_keys_reload_seconds`` (SIGHUP reaches only a CLI server).
     Other keyword arguments are :class:`ServerSettings` fields.
@@ -84,6 +91,7 @@ def start_server(
     config = ServerSettings(
         db=db,
         model=model,
+        allowed_models=model_patterns(allowed_models),
         api_key=None if api_key is None else SecretStr(api_key),
         api_keys_file=None if api_keys_file is None else Path(api_keys_file),
         run_expiry_seconds=run_expiry_seconds,

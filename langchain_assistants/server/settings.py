@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pydantic import SecretStr
 API_KEY_ENV = "LANGCHAIN_ASSISTANTS_API_KEY"
 API_KEYS_FILE_ENV = "LANGCHAIN_ASSISTANTS_API_KEYS_FILE"
 MODEL_ENV = "LANGCHAIN_ASSISTANTS_MODEL"
+ALLOWED_MODELS_ENV = "LANGCHAIN_ASSISTANTS_ALLOWED_MODELS"
 #: ``serve --workers N`` hands its settings to the worker processes in this variable.
 SERVE_SETTINGS_ENV = "LANGCHAIN_ASSISTANTS_SERVE_SETTINGS"
 _PATH_FIELDS = ("api_keys_file", "sandbox_dir", "files_dir")
@@ -22,6 +24,15 @@ DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
 # sandboxes, or a plain local child process without kernel isolation (unsafe).
 SANDBOX, E2B, UNSAFE_LOCAL = "sandbox", "e2b", "unsafe-local"
 CODE_INTERPRETER_MODES = (SANDBOX, E2B, UNSAFE_LOCAL)
+
+
+def model_patterns(value: str | Iterable[str] | None) -> tuple[str, ...] | None:
+    """``--allowed-models`` as a tuple of patterns: a comma-separated string or an
+    iterable of them; blanks dropped. ``None`` (no list) stays ``None``; ``""`` is ``()``."""
+    if value is None:
+        return None
+    parts = [value] if isinstance(value, str) else list(value)
+    return tuple(p.strip() for part in parts for p in str(part).split(",") if p.strip())
 
 
 def database_url(db: str) -> str:
@@ -53,6 +64,10 @@ class ServerSettings:
 
     db: str = "langchain-assistants.db"
     model: str | None = None
+    #: Which model specs clients may name besides ``model`` (exact specs and globs such as
+    #: ``openai:gpt-4o*``; a comma-separated string or a list is accepted). None: any
+    #: provider spec and bundled scripts, never a script file (``engine/model_policy.py``).
+    allowed_models: tuple[str, ...] | None = None
     api_key: SecretStr | None = None
     api_keys_file: Path | None = None
     api_keys_reload_seconds: float = 10.0
@@ -81,6 +96,7 @@ class ServerSettings:
     extra: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "allowed_models", model_patterns(self.allowed_models))
         if self.code_interpreter not in CODE_INTERPRETER_MODES:
             raise ValueError(
                 f"code_interpreter must be one of {', '.join(CODE_INTERPRETER_MODES)}, "
@@ -125,7 +141,8 @@ class ServerSettings:
 
     @classmethod
     def from_env(cls, **overrides: object) -> ServerSettings:
-        """Settings with the key and model taken from the environment unless given."""
+        """Settings with the key, model and allowed models taken from the environment
+        unless given."""
         values: dict[str, object] = {}
         if key := os.environ.get(API_KEY_ENV):
             values["api_key"] = SecretStr(key)
@@ -133,6 +150,8 @@ class ServerSettings:
             values["model"] = model
         if keys_file := os.environ.get(API_KEYS_FILE_ENV):
             values["api_keys_file"] = keys_file
+        if (allowed := os.environ.get(ALLOWED_MODELS_ENV)) is not None:
+            values["allowed_models"] = allowed
         values.update({k: v for k, v in overrides.items() if v is not None})
         if isinstance(values.get("api_key"), str):
             values["api_key"] = SecretStr(str(values["api_key"]))

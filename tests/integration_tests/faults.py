@@ -12,121 +12,35 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx2
+from langchain_assistants.testing.cli_server import CliServer, start_cli_server
+from langchain_assistants.testing.postgres import PostgresCluster
 
 CLI_KEY = "fault-matrix-key"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class ServerProcess:
-    """``python -m langchain_assistants serve`` in its own process group."""
-
-    proc: subprocess.Popen[bytes]
-    port: int
-    log: Path
-    killed: bool = field(default=False)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    @property
-    def pid(self) -> int:
-        return self.proc.pid
-
-    def kill(self) -> None:
-        """SIGKILL the whole process group: a crash, no shutdown code runs."""
-        if not self.killed:
-            self.killed = True
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        """SIGTERM and wait (a normal shutdown), SIGKILL if it does not stop."""
-        if self.killed or self.proc.poll() is not None:
-            return
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(20)
-        except subprocess.TimeoutExpired:
-            self.kill()
-
-    def rss_kb(self) -> int:
-        """Resident memory of the server process (VmRSS in /proc/PID/status)."""
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        raise AssertionError("no VmRSS in /proc status")
-
-    def open_fds(self) -> int:
-        return len(os.listdir(f"/proc/{self.pid}/fd"))
-
-    def fd_targets(self) -> list[str]:
-        """What each open descriptor points at (for a failure message)."""
-        targets = []
-        for fd in sorted(os.listdir(f"/proc/{self.pid}/fd"), key=int):
-            with contextlib.suppress(OSError):
-                targets.append(os.readlink(f"/proc/{self.pid}/fd/{fd}"))
-        return targets
+@contextlib.contextmanager
+def cli_server(db: Path, model: str, *extra: str) -> Iterator[CliServer]:
+    """Start the CLI server on ``db`` and a free loopback port; stop it at the end."""
+    with start_cli_server(
+        *("--db", str(db), "--model", model, "--api-key", CLI_KEY, "--log-level", "warning"),
+        *extra,
+        log=db.with_suffix(".log"),
+    ) as server:
+        yield server
 
 
 @contextlib.contextmanager
-def cli_server(db: Path, model: str, *extra: str) -> Iterator[ServerProcess]:
-    """Start the CLI server on ``db`` and a free loopback port; stop it at the end."""
-    port = free_port()
-    log = db.with_suffix(f".{port}.log")
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "langchain_assistants",
-                "serve",
-                "--port",
-                str(port),
-                "--db",
-                str(db),
-                "--model",
-                model,
-                "--api-key",
-                CLI_KEY,
-                "--log-level",
-                "warning",
-                *extra,
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = ServerProcess(proc, port, log)
+def postgres_stopped(pg: PostgresCluster) -> Iterator[None]:
+    """PostgreSQL away for the block (a fast shutdown), started again on the same port."""
+    pg.stop(mode="fast")
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(httpx2.TransportError):
-                if httpx2.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    break
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
-        yield server
+        yield
     finally:
-        server.stop()
+        pg.start()
 
 
 def privileged(*command: str, check: bool = True) -> None:

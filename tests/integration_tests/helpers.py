@@ -7,6 +7,10 @@ from typing import Any
 from openai import OpenAI
 from openai.types.beta.threads import Message
 
+#: ``allowed_models`` of a test's own server whose assistants name script files
+#: (``scripted:PATH``, the ``scripted_model`` fixture): refused unless the operator allows them.
+SCRIPT_FILES = ["scripted:*"]
+
 
 def text_of(message: Message) -> str:
     return "".join(b.text.value for b in message.content if b.type == "text")

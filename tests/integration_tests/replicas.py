@@ -8,96 +8,44 @@ live ones. ``kill()`` is a SIGKILL: no shutdown code runs, exactly like a crash.
 from __future__ import annotations
 
 import itertools
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx2
 from openai import AsyncOpenAI, OpenAI
+
+from langchain_assistants.testing.cli_server import start_cli_server
 
 KEY = "sk-scaleout"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Replica:
-    """One server process; ``base_url`` is its ``/v1``."""
+    """One server process; ``base_url`` is its ``/v1``. Started without waiting, so that
+    several start in parallel: call ``wait_ready()``."""
 
     def __init__(self, db: str, model: str, log_path: Path, *extra: str) -> None:
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}/v1"
-        self.log_path = log_path
-        command = [
-            sys.executable,
-            "-m",
-            "langchain_assistants",
-            "serve",
-            "--port",
-            str(self.port),
-            "--db",
-            db,
-            "--model",
-            model,
-            "--api-key",
-            KEY,
-            "--code-interpreter",
-            "unsafe-local",
-            "--log-level",
-            "warning",
-            *extra,
-        ]
-        self.killed = False
-        self._log = log_path.open("wb")
-        self.proc = subprocess.Popen(
-            command, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True
+        self.server = start_cli_server(
+            *("--db", db, "--model", model, "--api-key", KEY),
+            *("--code-interpreter", "unsafe-local", "--log-level", "warning", *extra),
+            log=log_path,
+            wait=False,
         )
+        self.base_url = self.server.base_url
 
     def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx2.get(f"http://127.0.0.1:{self.port}/health").status_code == 200:
-                    return
-            except httpx2.TransportError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"replica did not start:\n{self.output()}")
-            time.sleep(0.1)
+        self.server.wait_ready(timeout)
 
     @property
     def alive(self) -> bool:
-        return not self.killed and self.proc.poll() is None
+        return self.server.alive
 
     def kill(self) -> None:
         """SIGKILL the process group: a crash, no graceful shutdown. Marked dead first, so a
         request it drops is never taken for a failure of a live process."""
-        if self.alive:
-            self.killed = True
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(10)
+        self.server.kill()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log.close()
-
-    def output(self) -> str:
-        self._log.flush()
-        return self.log_path.read_text(errors="replace")[-4000:]
+        self.server.stop()
 
     def client(self) -> OpenAI:
         return OpenAI(base_url=self.base_url, api_key=KEY, max_retries=0, timeout=60)

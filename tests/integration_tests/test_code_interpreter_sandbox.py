@@ -7,8 +7,6 @@ import base64
 import json
 import os
 import socket
-import subprocess
-import sys
 import textwrap
 import time
 import uuid
@@ -21,6 +19,7 @@ import pytest
 from openai import OpenAI
 
 from langchain_assistants.server.embedded import RunningServer, start_server
+from langchain_assistants.testing.cli_server import start_cli_server
 
 from .helpers import text_of
 
@@ -377,23 +376,9 @@ def test_serve_says_at_start_up_whether_the_sandbox_works(
     env = dict(os.environ)
     if path is not None:
         env["PATH"] = str(tmp_path)  # no bwrap there
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "langchain_assistants", "serve", "--port", "0"],
-        cwd=tmp_path,
-        env=env,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert proc.stderr is not None
-        line = ""
-        for _ in range(20):
-            line = proc.stderr.readline()
-            if line.startswith("code_interpreter:"):
-                break
-        assert line.startswith(expected), line
-        if path is not None:
-            assert "apt-get install bubblewrap" in line and "unsafe-local" in line
-    finally:
-        proc.kill()
-        proc.wait()
+    with start_cli_server(log=tmp_path / "serve.log", cwd=tmp_path, env=env) as server:
+        said = server.output().splitlines()
+    line = next((line for line in said if line.startswith("code_interpreter:")), "")
+    assert line.startswith(expected), said
+    if path is not None:
+        assert "apt-get install bubblewrap" in line and "unsafe-local" in line

@@ -9,12 +9,11 @@ measured from /proc. The README's "Fault matrix" table lists what each case asse
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from .faults import (
     disk_full,
     immutable,
     integrity_check,
+    postgres_stopped,
     small_filesystem,
 )
 from .helpers import WEATHER_TOOLS, text_of
@@ -91,10 +91,6 @@ def test_model_error_mid_stream_fails_the_run_and_ends_the_stream(tmp_path: Path
     ends with the protocol's events and the thread is free again."""
     with pytest.MonkeyPatch.context() as mp, fake_upstream() as upstream:
         mp.setenv("OPENAI_BASE_URL", upstream)
-        # Also as langchain-openai's own setting: it caches one async HTTP client per base
-        # URL for the whole process, and a client from this test's (closed) event loop
-        # must not be handed to another test's server.
-        mp.setenv("OPENAI_API_BASE", upstream)
         mp.setenv("OPENAI_API_KEY", "sk-upstream-secret")
         with (
             start_server(db=str(tmp_path / "m.db"), model="openai:gpt-4o-mini") as srv,
@@ -392,20 +388,12 @@ def test_postgresql_restarted_under_the_server(tmp_path: Path) -> None:
     started again on the same port; the server's pool reconnects by itself."""
     model = write_script(tmp_path / "pg.json", OUTAGE_RULES)
 
-    @contextlib.contextmanager
-    def restarted(pg: PostgresCluster) -> Iterator[None]:
-        pg.stop(mode="fast")
-        try:
-            yield
-        finally:
-            pg.start()
-
     with (
         start_postgres() as pg,
         start_server(db=pg.url, model=model, sandbox_dir=tmp_path / "sandbox") as srv,
         OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
     ):
-        _outage_case(c, model, lambda: restarted(pg), before=lambda: None)
+        _outage_case(c, model, lambda: postgres_stopped(pg), before=lambda: None)
         # A restart between two requests: the pooled connections are dead, yet the very
         # next request succeeds (each connection is pinged before use).
         thread = c.beta.threads.create(messages=[{"role": "user", "content": "hi"}])
@@ -683,14 +671,14 @@ def test_soak_fifty_conversations_memory_and_fds_flat(tmp_path: Path) -> None:
 
         assert asyncio.run(phase(3, 90)) == 150  # warm-up: pools, caches, imports
         time.sleep(1.0)
-        base_rss, base_fds = srv.rss_kb(), settled_fds()
+        base_rss, base_fds = srv.status_kb("VmRSS"), settled_fds()
         base_targets = srv.fd_targets()
         started = time.monotonic()
         assert asyncio.run(phase(15, 180)) == 750
         elapsed = time.monotonic() - started
         time.sleep(1.0)
         end_fds = settled_fds(base_fds + FD_SLACK)
-        end_rss = srv.rss_kb()
+        end_rss = srv.status_kb("VmRSS")
         end_targets = srv.fd_targets()
     print(
         f"soak: 750 turns by 50 conversations in {elapsed:.1f} s; "

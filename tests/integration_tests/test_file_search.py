@@ -19,7 +19,7 @@ import pytest
 from openai import AssistantEventHandler, AsyncAssistantEventHandler, AsyncOpenAI, OpenAI
 from typing_extensions import override
 
-from .helpers import WEATHER_TOOLS, text_of
+from .helpers import SCRIPT_FILES, WEATHER_TOOLS, text_of
 
 INCLUDE_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 
@@ -560,7 +560,7 @@ def test_a_database_of_the_previous_version_gains_the_runs_tool_state(
     with sqlite3.connect(db) as conn:
         conn.execute("ALTER TABLE runs DROP COLUMN tool_state")
     with (
-        start_server(db=str(db), sandbox_dir=tmp_path / "sb") as srv,
+        start_server(db=str(db), sandbox_dir=tmp_path / "sb", allowed_models=SCRIPT_FILES) as srv,
         OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as c,
     ):
         store_id, ids = store_with(c, {"old.md": "Old databases still search fine."})

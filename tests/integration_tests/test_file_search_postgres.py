@@ -15,6 +15,7 @@ from openai import OpenAI
 
 from langchain_assistants.server.embedded import start_server
 
+from .helpers import SCRIPT_FILES
 from .test_file_search import DECOYS, FACT_FILE, INCLUDE_CONTENT, search_then_cite, upload
 
 pytestmark = pytest.mark.slow
@@ -36,7 +37,12 @@ def test_cited_answer_on_postgres(
 ) -> None:
     url, tmp = postgres_url
     with (
-        start_server(db=url, sandbox_dir=tmp / "sandbox", files_dir=tmp / "files") as srv,
+        start_server(
+            db=url,
+            sandbox_dir=tmp / "sandbox",
+            files_dir=tmp / "files",
+            allowed_models=SCRIPT_FILES,
+        ) as srv,
         OpenAI(base_url=srv.base_url, api_key="k", max_retries=0) as client,
     ):
         store = client.vector_stores.create(name="decoys")

@@ -29,6 +29,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from langchain_assistants.server.embedded import RunningServer, start_server
 
+from .helpers import SCRIPT_FILES
 from .test_server_cli import CliServer
 
 pytestmark = pytest.mark.slow
@@ -112,7 +113,12 @@ def model_spec(tmp_path_factory: pytest.TempPathFactory) -> str:
 def keyed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """A server of its own (an empty assistant list) that requires an API key."""
     tmp = tmp_path_factory.mktemp("playground-server")
-    with start_server(db=str(tmp / "db.sqlite"), api_key=KEY, sandbox_dir=tmp / "sandbox") as s:
+    with start_server(
+        db=str(tmp / "db.sqlite"),
+        api_key=KEY,
+        sandbox_dir=tmp / "sandbox",
+        allowed_models=SCRIPT_FILES,  # the page's assistants name script files
+    ) as s:
         yield s
 
 

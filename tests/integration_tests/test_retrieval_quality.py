@@ -6,11 +6,7 @@ says which retrieval is active."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +16,7 @@ from openai import OpenAI
 
 from langchain_assistants.server.embedded import RunningServer, start_server
 from langchain_assistants.testing import HashingEmbeddings
+from langchain_assistants.testing.cli_server import start_cli_server
 
 from .test_vector_stores import settled, upload
 
@@ -157,12 +154,6 @@ def test_restart_resumes_interrupted_ingestion_without_duplicates(tmp_path: Path
         assert "interrupted" in failed.last_error.message
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [([], "retrieval lexical only (SQLite FTS5 BM25)"), (["--embeddings", "fake:64"], "hybrid")],
@@ -170,37 +161,14 @@ def _free_port() -> int:
 def test_startup_says_which_retrieval_is_active(
     tmp_path: Path, flags: list[str], expected: str
 ) -> None:
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "langchain_assistants",
-        "serve",
-        "--port",
-        str(port),
-        "--db",
-        str(tmp_path / "cli.db"),
-        "--files-dir",
-        str(tmp_path / "files"),
-        *flags,
-    ]
-    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    try:
-        lines = []
-        deadline = time.monotonic() + 60
-        assert process.stderr is not None
-        while time.monotonic() < deadline:
-            line = process.stderr.readline()
-            lines.append(line)
-            if "retrieval" in line or not line:
-                break
-        said = "".join(lines)
-        assert expected in said, said
-        if flags:
-            assert "fake:64 vectors in sqlite-vec" in said
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with start_cli_server(
+        *("--db", str(tmp_path / "cli.db"), "--files-dir", str(tmp_path / "files"), *flags),
+        log=tmp_path / "cli.log",
+    ) as server:
+        said = server.output()
+    assert expected in said, said
+    if flags:
+        assert "fake:64 vectors in sqlite-vec" in said
 
 
 def test_an_expired_store_says_so_and_is_not_searched(tmp_path: Path) -> None:

@@ -23,6 +23,8 @@ from langchain_assistants.client import (
 )
 from langchain_assistants.server.embedded import RunningServer, start_server
 
+from .helpers import SCRIPT_FILES
+
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 RULES = [
@@ -142,7 +144,9 @@ async def test_timeout_cancels_the_run(
 @pytest.fixture(scope="module")
 def expiring_server(new_database: Callable[[], str]) -> Iterator[RunningServer]:
     # Runs expire after one second (the server counts whole seconds).
-    with start_server(db=new_database(), api_key="sk-expiry", run_expiry_seconds=1) as running:
+    with start_server(
+        db=new_database(), api_key="sk-expiry", run_expiry_seconds=1, allowed_models=SCRIPT_FILES
+    ) as running:
         yield running
 
 

@@ -14,8 +14,6 @@ import collections
 import contextlib
 import itertools
 import json
-import os
-import signal
 import subprocess
 import sys
 import threading
@@ -28,10 +26,11 @@ import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
+from langchain_assistants.testing.cli_server import start_cli_server
 from langchain_assistants.testing.postgres import PostgresCluster
 
 from .helpers import WEATHER_TOOLS, text_of
-from .replicas import KEY, Replica, RoundRobin, free_port, replicas
+from .replicas import KEY, Replica, RoundRobin, replicas
 
 SCRIPT = {
     "rules": [
@@ -258,27 +257,13 @@ def test_serve_workers_share_one_port_and_sqlite_refuses_them(
     )
     assert refused.returncode == 2
     assert refused.stderr.count("\n") == 1 and "SQLite serves one process" in refused.stderr
-    port = free_port()
-    log = (tmp_path / "workers.log").open("wb")
-    proc = subprocess.Popen(
-        [*SERVE, "--workers", "2", "--db", pg_db, "--port", str(port), "--model", model, *AUTH],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        c = OpenAI(base_url=f"http://127.0.0.1:{port}/v1", api_key=KEY, max_retries=0)
-
-        def up() -> bool:
-            try:
-                c.beta.assistants.list()
-                return True
-            except openai.APIConnectionError:
-                return False
-
-        wait_for(up, "the workers")
+    with start_cli_server(
+        *("--workers", "2", "--db", pg_db, "--model", model, *AUTH),
+        log=tmp_path / "workers.log",
+    ) as server:
+        c = OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
         children = subprocess.run(
-            ["pgrep", "-P", str(proc.pid)], capture_output=True, text=True
+            ["pgrep", "-P", str(server.pid)], capture_output=True, text=True
         ).stdout.split()
         assert len(children) >= 2  # two worker processes under the supervisor
         assistant = c.beta.assistants.create(model="gpt-4o")
@@ -288,10 +273,6 @@ def test_serve_workers_share_one_port_and_sqlite_refuses_them(
                 thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20
             )
             assert run.status == "completed"
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
-        log.close()
 
 
 # -- the whole picture: 100 conversations on three processes, one killed mid-run -----------

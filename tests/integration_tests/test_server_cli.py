@@ -4,12 +4,9 @@ level) end with one clear line and a non-zero exit instead of a traceback."""
 
 from __future__ import annotations
 
-import os
-import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +16,7 @@ import pytest
 from openai import OpenAI
 
 from langchain_assistants.cli import _parser, main
+from langchain_assistants.testing.cli_server import CliServer, start_cli_server
 
 KEY_A = "sk-cli-alpha-" + "1" * 20
 KEY_C = "sk-cli-gamma-" + "3" * 20
@@ -31,55 +29,12 @@ def _serve(*args: str) -> list[str]:
     return [sys.executable, "-m", "langchain_assistants", "serve", *args]
 
 
-class CliServer:
-    """A ``serve`` subprocess on a free port; its output is collected line by line."""
-
-    def __init__(self, *args: str) -> None:
-        self.lines: list[str] = []
-        self.base_url: str | None = None
-        self.proc = subprocess.Popen(
-            _serve("--port", "0", *args),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,  # one stream: nothing the server prints is missed
-            text=True,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.append(line)
-            if found := re.search(r"Uvicorn running on (http://[\d.]+:\d+)", line):
-                self.base_url = found.group(1) + "/v1"
-
-    def wait_ready(self, timeout: float = 60.0) -> str:
-        deadline = time.monotonic() + timeout
-        while self.base_url is None:
-            assert self.proc.poll() is None, "".join(self.lines)
-            assert time.monotonic() < deadline, "".join(self.lines)
-            time.sleep(0.05)
-        return self.base_url
-
-    def stop(self) -> str:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        self._reader.join(10)
-        return "".join(self.lines)
-
-
 @pytest.fixture
-def cli_server() -> Iterator[Callable[..., CliServer]]:
+def cli_server(tmp_path: Path) -> Iterator[Callable[..., CliServer]]:
     started: list[CliServer] = []
 
     def start(*args: str) -> CliServer:
-        server = CliServer(*args)
+        server = start_cli_server(*args, log=tmp_path / f"cli-{len(started)}.log")
         started.append(server)
         return server
 
@@ -123,7 +78,7 @@ def test_sighup_reloads_the_keys_file_and_keys_never_reach_the_logs(
         "--max-request-bytes",
         "65536",
     )
-    url = server.wait_ready()
+    url = server.base_url
     with OpenAI(base_url=url, api_key=KEY_A, max_retries=0) as a:
         assistant = a.beta.assistants.create(model="gpt-4o").id
         with pytest.raises(openai.APIStatusError) as too_large:
@@ -139,10 +94,11 @@ def test_sighup_reloads_the_keys_file_and_keys_never_reach_the_logs(
         assert c.beta.assistants.retrieve(assistant).id == assistant
     keys.write_text(f"{KEY_A} alpha\n{LONE}\n")  # malformed line 2: the reload fails
     server.proc.send_signal(signal.SIGHUP)
-    _eventually(lambda: any("not reloaded" in line for line in server.lines))
+    _eventually(lambda: "not reloaded" in server.output())
     assert _accepted(url, KEY_C) and not _accepted(url, KEY_A)  # previous keys kept
     assert server.proc.poll() is None  # SIGHUP did not end the server
-    log = server.stop()
+    server.stop()
+    log = server.output()
     assert "API keys reloaded" in log and "line 2" in log
     assert "/playground" in log  # the start-up lines say where the page is
     for secret in (KEY_A, KEY_C, SINGLE, WRONG, LONE):

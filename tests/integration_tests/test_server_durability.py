@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +12,7 @@ import httpx2
 from openai import OpenAI
 
 from langchain_assistants.server.embedded import start_server
+from langchain_assistants.testing.cli_server import start_cli_server
 
 from .helpers import WEATHER_TOOLS, text_of
 
@@ -88,63 +85,26 @@ def test_objects_survive_restart_and_active_runs_are_finished(
         assert all(m.status == "incomplete" for m in busy_message)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_cli_serve_and_recovery_after_a_crash(
     tmp_path: Path, new_database: Callable[[], str]
 ) -> None:
     db = new_database()
     model = _script(tmp_path)
-    port = _free_port()
-    env = {**os.environ, "LANGCHAIN_ASSISTANTS_API_KEY": "cli-secret"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "langchain_assistants",
-            "serve",
-            "--port",
-            str(port),
-            "--db",
-            db,
-            "--model",
-            model,
-            "--log-level",
-            "warning",
-            "--run-lease-seconds",
-            "1",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
+    server = start_cli_server(
+        *("--db", db, "--model", model, "--log-level", "warning", "--run-lease-seconds", "1"),
+        log=tmp_path / "cli.log",
+        env={**os.environ, "LANGCHAIN_ASSISTANTS_API_KEY": "cli-secret"},
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx2.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "server did not start"
-            time.sleep(0.1)
-        base = f"http://127.0.0.1:{port}/v1"
-        assert httpx2.get(f"{base}/assistants").status_code == 401  # key from the environment
-        with OpenAI(base_url=base, api_key="cli-secret", max_retries=0) as c:
+        assert httpx2.get(f"{server.base_url}/assistants").status_code == 401  # key from env
+        with OpenAI(base_url=server.base_url, api_key="cli-secret", max_retries=0) as c:
             assistant = c.beta.assistants.create(model="gpt-4o")
             thread = c.beta.threads.create(messages=[{"role": "user", "content": "slow"}])
             run = c.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
             _wait_status(c, thread.id, run.id, "in_progress")
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # a crash: no graceful shutdown
-        proc.wait(10)
-    output = proc.stdout.read().decode() if proc.stdout else ""
-    assert "cli-secret" not in output
+        server.kill()  # a crash: no graceful shutdown
+    assert "cli-secret" not in server.output()
     with start_server(db=db, model=model) as srv, OpenAI(base_url=srv.base_url, api_key="k") as c:
         # SQLite: finished at start-up. PostgreSQL: another live process might own it, so
         # it is finished once the dead process's lease (1 s here) has lapsed.

@@ -7,49 +7,21 @@ name (``gpt-4o``) runs on the server's ``--model``. Models are built once and ca
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+import openai
 from langchain_core.language_models import BaseChatModel
 
-SCRIPTED_PREFIX = "scripted:"
-#: Scripts shipped with the package, usable by name: ``scripted:demo``.
-BUNDLED_SCRIPTS = Path(__file__).parents[2] / "demo" / "scripts"
+from .model_policy import ModelPolicy
+from .model_specs import SCRIPTED_PREFIX, bundled_script_names, is_model_spec, script_path
 
-
-def bundled_script_names() -> list[str]:
-    return sorted(path.stem for path in BUNDLED_SCRIPTS.glob("*.json"))
-
-
-def script_path(name: str) -> Path:
-    """``scripted:NAME``'s file: a path, or the name of a bundled script (``demo``)."""
-    path = Path(name).expanduser()
-    if path.exists() or "/" in name or name.endswith(".json"):
-        return path
-    bundled = BUNDLED_SCRIPTS / f"{name}.json"
-    return bundled if bundled.exists() else path
+#: No timeout, as a ChatOpenAI built without one has; unhashable, which makes
+#: langchain-openai build the model HTTP clients of its own (see ``build_model``).
+_NO_TIMEOUT = openai.Timeout(None)
 
 
 class ModelUnavailableError(RuntimeError):
     """No chat model can be built for a run's model name."""
-
-
-def _init_chat_model_providers() -> frozenset[str]:
-    try:
-        from langchain.chat_models.base import _BUILTIN_PROVIDERS
-
-        return frozenset(_BUILTIN_PROVIDERS)
-    except ImportError:  # pragma: no cover - langchain is a server dependency
-        return frozenset({"openai", "anthropic", "ollama", "azure_openai", "google_genai"})
-
-
-def is_model_spec(name: str | None) -> bool:
-    if not name:
-        return False
-    if name.startswith(SCRIPTED_PREFIX):
-        return True
-    provider = name.split(":", 1)[0] if ":" in name else ""
-    return provider.replace("-", "_") in _init_chat_model_providers()
 
 
 def build_model(spec: str) -> BaseChatModel:
@@ -69,9 +41,39 @@ def build_model(spec: str) -> BaseChatModel:
     try:
         from langchain.chat_models import init_chat_model
 
-        return init_chat_model(spec)
+        model = init_chat_model(spec)
+        if _shares_process_http_client(model):
+            # langchain-openai keeps one async HTTP client per base URL for the whole
+            # process, and its pooled connections belong to the event loop that opened
+            # them: a second server in this process (a restart, the next test) failed with
+            # "Event loop is closed" or reached the first one's base URL. It builds a
+            # model's own clients when the timeout cannot be a cache key.
+            model = init_chat_model(spec, timeout=_NO_TIMEOUT)
+        return model
     except Exception as exc:
         raise ModelUnavailableError(f"Cannot initialise chat model {spec!r}: {exc}") from exc
+
+
+def _shares_process_http_client(model: BaseChatModel) -> bool:
+    try:
+        from langchain_openai import ChatOpenAI
+    except ImportError:  # the ``openai`` extra is not installed
+        return False
+    return (
+        isinstance(model, ChatOpenAI)
+        and model.http_async_client is None
+        and model.request_timeout is None
+    )
+
+
+async def close_http_clients(model: BaseChatModel) -> None:
+    """Close the HTTP clients ``build_model`` gave a model of its own (none otherwise)."""
+    if getattr(model, "request_timeout", None) is not _NO_TIMEOUT:
+        return
+    if (async_client := getattr(model, "root_async_client", None)) is not None:
+        await async_client.close()
+    if (sync_client := getattr(model, "root_client", None)) is not None:
+        sync_client.close()
 
 
 def with_sampling(model: BaseChatModel, run: dict[str, Any]) -> BaseChatModel:
@@ -86,9 +88,20 @@ def with_sampling(model: BaseChatModel, run: dict[str, Any]) -> BaseChatModel:
 
 
 class ModelResolver:
-    def __init__(self, default_spec: str | None) -> None:
+    """Model names to chat models: the run's spec, else the server's ``--model``.
+
+    ``allowed`` is the operator's ``--allowed-models`` (see ``model_policy.py``); a model
+    the policy refuses is never built, even for a run stored under a looser policy.
+    """
+
+    def __init__(self, default_spec: str | None, allowed: tuple[str, ...] | None = None) -> None:
         self.default_spec = default_spec
+        self.policy = ModelPolicy(default_spec, allowed)
         self._cache: dict[str, BaseChatModel] = {}
+
+    def refusal(self, model_name: str | None) -> str | None:
+        """Why the server does not allow this model name, or None (see ModelPolicy)."""
+        return self.policy.refusal(model_name)
 
     def spec_for(self, model_name: str | None) -> str:
         if is_model_spec(model_name):
@@ -107,7 +120,15 @@ class ModelResolver:
             self._cache[self.default_spec] = build_model(self.default_spec)
 
     def resolve(self, model_name: str | None) -> BaseChatModel:
+        if refusal := self.refusal(model_name):
+            raise ModelUnavailableError(refusal)
         spec = self.spec_for(model_name)
         if spec not in self._cache:
             self._cache[spec] = build_model(spec)
         return self._cache[spec]
+
+    async def aclose(self) -> None:
+        """At shutdown: close the models' own HTTP clients (their connections)."""
+        models, self._cache = list(self._cache.values()), {}
+        for model in models:
+            await close_http_clients(model)

@@ -21,7 +21,6 @@ import logging
 import weakref
 from typing import Any
 
-from langchain_core.messages import messages_to_dict
 from openai.types.beta.threads import Run
 from openai.types.beta.threads.runs import RunStep
 
@@ -33,30 +32,25 @@ from ..store import leases as run_leases
 from ..store.files import FileStore
 from ..store.locks import Insert, insert_unless_locked
 from ..wire import ACTIVE_RUN_STATUSES, checked, now
-from .citations import CitationBook
-from .code_files import CodeFiles, RunOutputs
+from .code_files import CodeFiles
 from .code_interpreter import CodeInterpreter
-from .conversation import build_prompt, tool_result_entries
+from .conversation import tool_result_entries
 from .events import EventBus
 from .file_search import FileSearch, public_step, wants_content
 from .hosted import (
-    HostedResult,
     HostedTool,
     HostedToolUnavailable,
-    check_available,
     close_hosted,
     unavailable_reason,
 )
 from .leases import Found, RunLeases
-from .message_images import image_urls
-from .models import ModelResolver, with_sampling
+from .models import ModelResolver
 from .outage import until_stored
 from .recorder import RunRecorder
 from .run_log import log_run_end, log_run_start
+from .run_loop import RunLoop, RunStopped
 from .signals import RunSignals
 from .thread_history import ThreadHistory
-from .tools import model_tool_choice, model_tools
-from .turn import ModelTurn
 
 log = logging.getLogger(__name__)
 
@@ -68,30 +62,6 @@ DATABASE_AWAY = {
     "code": "server_error",
     "message": "The database was unavailable while this run was active.",
 }
-ZERO_USAGE = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-
-
-class RunStopped(Exception):
-    """The run was cancelled or expired while its task was working."""
-
-
-def add_usage(a: dict[str, int] | None, b: dict[str, int]) -> dict[str, int]:
-    a = a or ZERO_USAGE
-    return {key: a.get(key, 0) + b.get(key, 0) for key in ZERO_USAGE}
-
-
-def limit_reached(
-    run: dict[str, Any], usage: dict[str, int], turn_usage: dict[str, int]
-) -> str | None:
-    """Which token limit of the run the usage so far exceeds, if any."""
-    if (
-        run.get("max_completion_tokens")
-        and usage["completion_tokens"] > run["max_completion_tokens"]
-    ):
-        return "max_completion_tokens"
-    if run.get("max_prompt_tokens") and turn_usage["prompt_tokens"] > run["max_prompt_tokens"]:
-        return "max_prompt_tokens"
-    return None
 
 
 def _lock_for(locks: weakref.WeakValueDictionary[str, asyncio.Lock], key: str) -> asyncio.Lock:
@@ -126,7 +96,14 @@ class RunEngine:
                 FileSearch(store, retrieval),
             )
         }
-        self.models = ModelResolver(settings.model)
+        self.models = ModelResolver(settings.model, settings.allowed_models)
+        self.loop = RunLoop(
+            history=self.history,
+            code_files=self.code_files,
+            hosted=self.hosted,
+            models=self.models,
+            transition=self._transition,
+        )
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._live: dict[str, dict[str, Any]] = {}
         # Weak: a lock lives while someone holds or awaits it, so idle ones do not pile up.
@@ -343,11 +320,17 @@ class RunEngine:
             raise self._locked(thread_id, run, adding_message=adding_message)
 
     async def insert_unlocked(
-        self, store: Store, thread_id: str, rows: list[Insert], *, adding_message: bool
+        self,
+        store: Store,
+        thread_id: str,
+        rows: list[Insert],
+        *,
+        adding_message: bool,
+        new_thread: bool = False,
     ) -> None:
         """Insert rows into an unlocked thread in one transaction, or 400 (never 409) while
         a run of the thread is active, whichever process holds it (``store/locks.py``)."""
-        blocking = await insert_unless_locked(store, thread_id, rows)
+        blocking = await insert_unless_locked(store, thread_id, rows, new_thread=new_thread)
         if blocking is not None and await self._unlocking(blocking):
             blocking = await insert_unless_locked(store, thread_id, rows)
         if blocking is not None:
@@ -365,9 +348,11 @@ class RunEngine:
         messages: list[dict[str, Any]],
         *,
         tool_state: dict[str, Any] | None = None,
+        new_thread: bool = False,
     ) -> None:
         """Store a queued run (after its additional messages) claimed by this process;
-        ``start(run)`` then executes it here."""
+        ``start(run)`` then executes it here. ``new_thread``: this request created the
+        thread, so it cannot be locked."""
         thread_id = run["thread_id"]
         rows: list[Insert] = [(Kind.message, m, {"thread_id": thread_id}) for m in messages]
         columns = {
@@ -381,7 +366,9 @@ class RunEngine:
             "lease_until": run_leases.now_ms() + self.leases.lease_ms,
         }
         rows.append((Kind.run, run, columns))
-        await self.insert_unlocked(store, thread_id, rows, adding_message=False)
+        await self.insert_unlocked(
+            store, thread_id, rows, adding_message=False, new_thread=new_thread
+        )
 
     # -- events and object updates -------------------------------------------------------
 
@@ -391,9 +378,10 @@ class RunEngine:
     async def _save_run(self, run: dict[str, Any], **columns: Any) -> dict[str, Any] | None:
         """Save and announce a run's new status; None if refused (it was stopped
         elsewhere meanwhile, see ``Store.save_run``)."""
-        run = checked(Run, run)
-        if not await self.store.save_run(run, **columns):
+        stored = await self.store.save_run(checked(Run, run), **columns)
+        if stored is None:
             return None
+        run = stored  # with the metadata as stored (a client may have just changed it)
         live = self._live.get(run["id"])
         if live is not None:
             live.update(run)
@@ -563,15 +551,15 @@ class RunEngine:
         try:
             # What the run creates belongs to the project of the run (kept on its row).
             async with self.store.batch():  # one transaction to start
-                project = await self.store.project_of(Kind.run, run_id)
-                if project is None:  # deleted with its thread before it started
+                state = await self.store.engine_state(run_id)
+                if state is None:  # deleted with its thread before it started
                     self.recorder.close(run_id)
                     return
-                recorder = self.recorder.for_project(project)
+                recorder = self.recorder.for_project(state.project)
                 run = await self._transition(
                     run, "in_progress", started_at=run.get("started_at") or now()
                 )
-            await self._loop(run, recorder)
+            await self.loop.execute(run, recorder, state)
         except (asyncio.CancelledError, RunStopped):
             if run_id in self._lost:  # another process finished it: nothing to write
                 self._lost.discard(run_id)
@@ -616,156 +604,3 @@ class RunEngine:
         stored = await self.store.get(Kind.run, run_id) or run
         if stored["status"] in ACTIVE_RUN_STATUSES:
             await self._stop(stored, "failed", last_error=error)
-
-    async def _loop(self, run: dict[str, Any], recorder: RunRecorder) -> None:
-        check_available(run["tools"], self.hosted)
-        model = with_sampling(self.models.resolve(run["model"]), run)
-        code_files = self.code_files.scoped(recorder.project)  # the run's project's files
-        async with recorder.batch():  # the run's reads in one transaction
-            history = await self.history.scoped(recorder.project).load(run)
-            note = await code_files.tool_note(run, history.messages)
-            transcript, usage = await self.store.run_state(run["id"])
-            tool_state = await self.store.tool_state(run["id"])
-        # Outside the transaction: image bytes may be large (no reads without image files).
-        images = await image_urls(code_files.files, history.messages) if history.image_ids else {}
-        tools = model_tools(run["tools"], code_interpreter_note=note)
-        choice = model_tool_choice(run["tool_choice"])
-        bound: Any = model
-        # A forced tool_choice ("required", a function or a built-in) holds for the run's
-        # first model call only; once tools ran, the model may answer (else a hosted tool
-        # such as file_search would be called for ever).
-        after_tools: Any = model
-        if tools and choice != "none":
-            after_tools = model.bind_tools(tools)
-            bound = model.bind_tools(tools, tool_choice=choice) if choice else after_tools
-        usage = usage or dict(ZERO_USAGE)
-        # Figures and files this run's code made (also before a requires_action pause).
-        outputs = RunOutputs.from_transcript(transcript)
-        show = wants_content(tool_state.get("include"))
-        citations = CitationBook.from_state(tool_state.get("citations"))
-        while True:
-            turn = ModelTurn(
-                recorder,
-                run,
-                outputs=outputs,
-                hosted=self.hosted,
-                citations=citations,
-                show_result_content=show,
-            )
-            await turn.stream(
-                after_tools if transcript else bound,
-                build_prompt(run, history.as_prompt(images), transcript),
-            )
-            turn_usage = turn.usage
-            usage = add_usage(usage, turn_usage)
-            calls = turn.tool_calls
-            if not run.get("parallel_tool_calls", True):
-                calls = calls[:1]
-            if not calls:
-                reason = limit_reached(run, usage, turn_usage)
-                async with recorder.batch():  # the answer, its step and the run: one commit
-                    await turn.close_message(turn_usage, cut_short=reason is not None)
-                    if reason:
-                        await self._finish(
-                            run, "incomplete", usage, incomplete_details={"reason": reason}
-                        )
-                    else:
-                        await self._finish(run, "completed", usage, completed_at=now())
-                return
-            await turn.close_message(None)
-            assert turn.tool_step is not None
-            step = {
-                **turn.tool_step,
-                "step_details": {
-                    "type": "tool_calls",
-                    "tool_calls": [c.step_entry() for c in calls],
-                },
-            }
-            results = await self._run_hosted(run, turn, calls)
-            transcript += messages_to_dict([turn.ai_message(calls)]) + tool_result_entries(
-                [(r.call_id, r.output) for r in results],
-                artifacts={r.call_id: r.produced for r in results},
-            )
-            by_id = {r.call_id: r.step_entry for r in results}
-            step["step_details"]["tool_calls"] = [
-                by_id.get(entry["id"], entry) for entry in step["step_details"]["tool_calls"]
-            ]
-            pending = [c for c in calls if c.name not in self.hosted]
-            tool_state = {**tool_state, "citations": citations.to_state()}
-            if reason := limit_reached(run, usage, turn_usage):
-                await self.recorder.finish_step(
-                    step,
-                    status="completed",
-                    completed_at=now(),
-                    usage=turn_usage,
-                    show_result_content=show,
-                )
-                await self._finish(run, "incomplete", usage, incomplete_details={"reason": reason})
-                return
-            if pending:
-                step = checked(RunStep, {**step, "usage": turn_usage})
-                required = {
-                    "type": "submit_tool_outputs",
-                    "submit_tool_outputs": {
-                        "tool_calls": [
-                            {
-                                "id": c.id,
-                                "type": "function",
-                                "function": {"name": c.name, "arguments": c.arguments},
-                            }
-                            for c in pending
-                        ]
-                    },
-                }
-                async with recorder.batch():  # the step and the pause: one commit
-                    await self.store.save(Kind.step, step)
-                    # Nobody executes a waiting run: whichever process gets its tool outputs
-                    # claims it (``submit_tool_outputs``).
-                    await self._transition(
-                        run,
-                        "requires_action",
-                        {
-                            "transcript": transcript,
-                            "usage": usage,
-                            "tool_state": tool_state,
-                            "owner": None,
-                            "lease_until": None,
-                        },
-                        required_action=required,
-                    )
-                    self.recorder.close(run["id"])
-                return
-            async with recorder.batch():  # the run's state and the finished step: one commit
-                saved = await self.store.save_run(
-                    run, transcript=transcript, usage=usage, tool_state=tool_state
-                )
-                if not saved:
-                    raise RunStopped  # stopped through another process meanwhile
-                await self.recorder.finish_step(
-                    step,
-                    status="completed",
-                    completed_at=now(),
-                    usage=turn_usage,
-                    show_result_content=show,
-                )
-
-    async def _finish(
-        self, run: dict[str, Any], status: str, usage: dict[str, int], **fields: Any
-    ) -> None:
-        await self._transition(run, status, {"usage": usage}, usage=usage, **fields)
-        self.recorder.close(run["id"])
-
-    async def _run_hosted(
-        self, run: dict[str, Any], turn: ModelTurn, calls: list[Any]
-    ) -> list[HostedResult]:
-        """Execute the calls of tools the server hosts, in order; their figures and files
-        join the answer."""
-        results = []
-        for call in calls:
-            tool = self.hosted.get(call.name)
-            if tool is None:
-                continue
-            result = await tool.execute(run, call, turn)
-            turn.outputs.add(result.produced)
-            results.append(result)
-        return results

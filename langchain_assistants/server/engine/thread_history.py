@@ -113,9 +113,14 @@ class ThreadHistory:
             messages = await self.store.thread_messages(thread_id, exclude_run=run_id, last=kept)
             return _history(messages)
         key = (self.store.project, thread_id)
-        marker = await self.store.thread_marker(thread_id, exclude_run=run_id)
         cached = self._cache.get(key)
-        if cached is not None and cached[0] == marker:
+        if cached is None:  # nothing to check: read them all, and they are their own marker
+            history = _history(await self.store.thread_messages(thread_id, exclude_run=run_id))
+            newest = history.messages[-1]["id"] if history.messages else None
+            self._keep(key, (len(history.messages), newest), history)
+            return replace(history, kept=kept) if kept is not None else history
+        marker = await self.store.thread_marker(thread_id, exclude_run=run_id)
+        if cached[0] == marker:
             history = cached[1]
         else:
             history = await self._read(thread_id, run_id, marker, cached)
@@ -123,8 +128,11 @@ class ThreadHistory:
             if (len(history.messages), newest) != marker:
                 self._cache.pop(key, None)  # changed while reading: use it, do not keep it
                 return replace(history, kept=kept) if kept is not None else history
+        self._keep(key, marker, history)
+        return replace(history, kept=kept) if kept is not None else history
+
+    def _keep(self, key: tuple[str | None, str], marker: Marker, history: History) -> None:
         self._cache[key] = (marker, history)
         self._cache.move_to_end(key)
         while len(self._cache) > self.capacity:
             self._cache.popitem(last=False)
-        return replace(history, kept=kept) if kept is not None else history

@@ -17,12 +17,14 @@ import asyncio
 import contextlib
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import or_, select, update
 
-from ..store import Store
+from ..store import Store, StoreUnavailable
+from ..store.repository import is_outage
 from ..wire import now
 from .chunking import Chunk, ChunkingStrategy, TooManyTokens, chunk_text
 from .embeddings import EmbeddingsModel
@@ -34,6 +36,8 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 EMBED_BATCH = 64
+# While claiming fails, the wait between attempts doubles from ``rescan_seconds`` up to this.
+MAX_BACKOFF_SECONDS = 30.0
 
 # Reads a file's name and bytes by id; None when the file does not exist (any more).
 FileReader = Callable[[str], Awaitable[tuple[str, bytes] | None]]
@@ -104,15 +108,19 @@ class Ingestor:
     # -- the loop -----------------------------------------------------------------------
 
     async def _loop(self) -> None:
+        health = ClaimHealth(self.rescan_seconds)
         while True:
-            try:
-                free = self.concurrency - len(self._tasks)
-                claimed = await self._claim(free) if free > 0 else []
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("claiming files to ingest failed")
-                claimed = []
+            claimed: list[dict[str, Any]] = []
+            free = self.concurrency - len(self._tasks)
+            if free > 0:
+                try:
+                    claimed = await self._claim(free)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:
+                    health.failed(error)
+                else:
+                    health.succeeded()
             for row in claimed:
                 task = asyncio.create_task(self._ingest(row))
                 self._tasks.add(task)
@@ -121,7 +129,7 @@ class Ingestor:
                 continue  # there may be more waiting
             self._wake.clear()
             with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.rescan_seconds)
+                await asyncio.wait_for(self._wake.wait(), health.next_wait())
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -273,6 +281,55 @@ class Ingestor:
                 .where(self._still_ours(seq))
                 .values(status="failed", data=data, claimed_by=None)
             )
+
+
+class ClaimHealth:
+    """What the claiming loop says about its failures, and how long it waits after one.
+
+    A database outage (:class:`StoreUnavailable`) is one WARNING when it starts, DEBUG
+    lines while it lasts and one INFO line once a claim works again; an unexpected error
+    logs its traceback once until a different one comes or a claim works. While claims
+    fail, the wait between attempts doubles up to ``MAX_BACKOFF_SECONDS`` (new work still
+    wakes the loop at once).
+    """
+
+    def __init__(self, rescan_seconds: float) -> None:
+        self.rescan_seconds = rescan_seconds
+        self.failures = 0
+        self.outage_since: float | None = None
+        self.last_unexpected: str | None = None
+
+    def failed(self, error: Exception) -> None:
+        self.failures += 1
+        if isinstance(error, StoreUnavailable) or is_outage(error):
+            if self.outage_since is None:
+                self.outage_since = time.monotonic()
+                log.warning("ingestion paused: database unavailable (%s); retrying", error)
+            else:
+                log.debug("ingestion still waiting for the database (%s)", error)
+            return
+        # The driver's words only: SQLAlchemy's text adds the statement's values, which
+        # change every pass (timestamps).
+        what = f"{type(error).__name__}: {getattr(error, 'orig', None) or error}"
+        if what != self.last_unexpected:
+            self.last_unexpected = what
+            log.error("claiming files to ingest failed", exc_info=error)
+        else:
+            log.debug("claiming files to ingest failed again (%s)", what)
+
+    def succeeded(self) -> None:
+        if self.outage_since is not None:
+            down = time.monotonic() - self.outage_since
+            log.info("ingestion resumed: database reachable again after %.0f s", down)
+        self.failures = 0
+        self.outage_since = None
+        self.last_unexpected = None
+
+    def next_wait(self) -> float:
+        if not self.failures:
+            return self.rescan_seconds
+        backoff = self.rescan_seconds * 2 ** min(self.failures - 1, 10)
+        return max(self.rescan_seconds, min(backoff, MAX_BACKOFF_SECONDS))
 
 
 def _strategy(data: dict[str, Any]) -> ChunkingStrategy:

@@ -11,6 +11,7 @@ from openai.types.beta.assistant import ToolResources
 from ..schemas import AssistantCreate, AssistantUpdate
 from ..store import Kind
 from ..wire import assistant_object, checked, deleted_object
+from .allowed_models import check_model
 from .common import Lister, Svc, fetch, list_page
 from .file_refs import check_tool_resources
 from .openapi import ListPage, documented
@@ -21,6 +22,7 @@ router = APIRouter(prefix="/assistants", tags=["assistants"])
 
 @router.post("", **documented(Assistant, by_id=False, body=True))
 async def create_assistant(body: AssistantCreate, svc: Svc) -> dict[str, Any]:
+    check_model(svc, body.model)
     await check_tool_resources(svc, body.tool_resources)
     resources = await resolve_tool_resources(svc, body.tool_resources, "assistant")
     body.tool_resources = None if resources is None else ToolResources.model_validate(resources)
@@ -42,6 +44,8 @@ async def retrieve_assistant(assistant_id: str, svc: Svc) -> dict[str, Any]:
 @router.post("/{assistant_id}", **documented(Assistant, body=True))
 async def modify_assistant(assistant_id: str, body: AssistantUpdate, svc: Svc) -> dict[str, Any]:
     assistant = await fetch(svc, Kind.assistant, assistant_id)
+    if body.model is not None:  # an unchanged stored model is kept even if now refused
+        check_model(svc, body.model)
     await check_tool_resources(svc, body.tool_resources)
     changes = body.model_dump(exclude_unset=True, exclude={"reasoning_effort"})
     if "tool_resources" in changes:

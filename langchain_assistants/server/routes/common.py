@@ -40,7 +40,7 @@ class Services:
     project: str = DEFAULT_PROJECT
 
 
-def services(request: Request, project: Annotated[str, Depends(request_project)]) -> Services:
+async def services(request: Request, project: Annotated[str, Depends(request_project)]) -> Services:
     """This request's services: the store, files and vector stores are views of the
     caller's project."""
     app_services: Services = request.app.state.services
@@ -81,7 +81,7 @@ class ListParams:
     before: str | None
 
 
-def list_params(
+async def list_params(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     order: Literal["asc", "desc"] = "desc",
     after: str | None = None,
@@ -93,7 +93,7 @@ def list_params(
 Lister = Annotated[ListParams, Depends(list_params)]
 
 
-def include_param(
+async def include_param(
     include: Annotated[list[str] | None, Query(alias="include[]")] = None,
 ) -> list[str]:
     """``include[]`` of run create and step list/retrieve (the SDK sends brackets)."""

@@ -14,6 +14,7 @@ from ..engine.events import Event
 from ..schemas import MessageCreate, MetadataUpdate, RunCreate, RunOptions, SubmitToolOutputs
 from ..store import Kind
 from ..wire import checked, run_object, user_message
+from .allowed_models import check_run_model
 from .common import (
     Include,
     Lister,
@@ -47,9 +48,14 @@ async def launch_run(
     additional_messages: list[MessageCreate] = (),  # type: ignore[assignment]
     first_events: list[Event] | None = None,
     include: list[str] = (),  # type: ignore[assignment]
+    assistant: dict[str, Any] | None = None,
+    new_thread: bool = False,
 ) -> Response:
-    """Create a queued run on an unlocked thread and start it; stream it if asked."""
-    assistant = await fetch(svc, Kind.assistant, body.assistant_id)
+    """Create a queued run on an unlocked thread and start it; stream it if asked.
+    ``assistant``: the run's assistant if the caller read it already; ``new_thread``: the
+    caller created the thread in this request, so it cannot be locked."""
+    assistant = assistant or await fetch(svc, Kind.assistant, body.assistant_id)
+    check_run_model(svc, assistant, body)
     searchable = searchable_files(additional_messages)
     engine = svc.engine
     async with engine.thread_lock(thread_id):
@@ -60,7 +66,13 @@ async def launch_run(
         run = run_object(thread_id, assistant, body, expiry_seconds=svc.settings.run_expiry_seconds)
         # One transaction: the messages and the run, or 400 if the thread is locked.
         messages = [user_message(thread_id, m) for m in additional_messages]
-        await engine.create_run(svc.store, run, messages, tool_state={"include": list(include)})
+        await engine.create_run(
+            svc.store,
+            run,
+            messages,
+            tool_state={"include": list(include)},
+            new_thread=new_thread,
+        )
         if not body.stream:
             engine.start(run)
             return run_response(svc, run)

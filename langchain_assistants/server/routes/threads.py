@@ -13,6 +13,7 @@ from ..engine.events import Event
 from ..schemas import ThreadCreate, ThreadCreateAndRun, ThreadUpdate
 from ..store import Kind
 from ..wire import checked, deleted_object, thread_object, user_message
+from .allowed_models import check_run_model
 from .common import Services, Svc, fetch
 from .file_refs import check_messages, check_tool_resources
 from .openapi import documented
@@ -48,12 +49,17 @@ async def create_thread(svc: Svc, body: ThreadCreate | None = None) -> dict[str,
 # Registered before "/{thread_id}" so that "runs" is not taken for a thread id.
 @router.post("/runs", **documented(Run, stream=True, body=True))
 async def create_thread_and_run(body: ThreadCreateAndRun, svc: Svc) -> Response:
-    await fetch(svc, Kind.assistant, body.assistant_id)
+    assistant = await fetch(svc, Kind.assistant, body.assistant_id)
+    # Checked before the thread is made, so a refused model leaves no thread behind.
+    check_run_model(svc, assistant, body)
     await check_tool_resources(svc, body.tool_resources)
     thread = await new_thread(
         svc, body.thread or ThreadCreate(), body.tool_resources, param="thread."
     )
-    return await launch_run(svc, thread["id"], body, first_events=[Event("thread.created", thread)])
+    created = [Event("thread.created", thread)]
+    return await launch_run(
+        svc, thread["id"], body, first_events=created, assistant=assistant, new_thread=True
+    )
 
 
 @router.get("/{thread_id}", **documented(Thread))

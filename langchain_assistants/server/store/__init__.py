@@ -1,12 +1,13 @@
 """Durable storage of assistants, threads, messages, runs and steps (SQLAlchemy 2, async)."""
 
-from .repository import Kind, Page, Store, StoreUnavailable
+from .repository import Kind, Page, RunState, Store, StoreUnavailable
 from .schema import DatabaseUnavailableError, check_database
 
 __all__ = [
     "DatabaseUnavailableError",
     "Kind",
     "Page",
+    "RunState",
     "Store",
     "StoreUnavailable",
     "check_database",

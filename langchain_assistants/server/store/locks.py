@@ -13,35 +13,41 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ..wire import ACTIVE_RUN_STATUSES
 from .repository import Kind, Store
+from .statements import insert_row
 from .tables import RunRow, ThreadRow
+
+_LOCK_THREAD = select(ThreadRow.id).where(ThreadRow.id == bindparam("thread_id")).with_for_update()
+_ACTIVE_RUN = (
+    select(RunRow.data)
+    .where(RunRow.thread_id == bindparam("thread_id"), RunRow.status.in_(ACTIVE_RUN_STATUSES))
+    .order_by(RunRow.seq.desc())
+    .limit(1)
+)
 
 #: ``(kind, wire object, extra columns)`` of one row to insert.
 Insert = tuple[Kind, dict[str, Any], dict[str, Any]]
 
 
 async def insert_unless_locked(
-    store: Store, thread_id: str, rows: Sequence[Insert]
+    store: Store, thread_id: str, rows: Sequence[Insert], *, new_thread: bool = False
 ) -> dict[str, Any] | None:
     """Insert ``rows`` (in order) if no run of the thread is active; else insert nothing and
-    return the active run that locks it."""
+    return the active run that locks it. ``new_thread``: the caller created the thread in
+    this request (nobody else knows its id yet), so there is nothing to check."""
     try:
-        async with store.session(write=True) as s:
-            await s.execute(select(ThreadRow.id).where(ThreadRow.id == thread_id).with_for_update())
-            active = await s.scalar(
-                select(RunRow.data)
-                .where(RunRow.thread_id == thread_id, RunRow.status.in_(ACTIVE_RUN_STATUSES))
-                .order_by(RunRow.seq.desc())
-                .limit(1)
-            )
-            if active is not None:
-                return dict(active)
+        async with store.connection(write=True) as c:
+            if not new_thread:
+                await c.execute(_LOCK_THREAD, {"thread_id": thread_id})
+                active = await c.scalar(_ACTIVE_RUN, {"thread_id": thread_id})
+                if active is not None:
+                    return dict(active)
             for kind, data, columns in rows:  # one by one: ``seq`` keeps their order
-                await s.execute(insert(kind.table).values(**store._values(kind, data, columns)))
+                await c.execute(insert_row(kind.table), store.row_values(kind, data, columns))
             return None
     except IntegrityError:
         # Only the one-active-run index can refuse these rows (ids are fresh).

@@ -24,8 +24,9 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, event, exc, func, insert, or_, select, update
+from sqlalchemy import delete, event, exc, func, select, update
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -34,9 +35,12 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from ..wire import ACTIVE_RUN_STATUSES
+from . import statements as sql
+from .liveness import ping_idle_connections
 from .schema import prepare_schema
+from .sqlite_driver import INLINE, plain_sqlite_dbapi, route_statements
 from .sqlite_ext import aiosqlite_dbapi, load_sqlite_vec
-from .tables import AssistantRow, FileRow, MessageRow, RunRow, StepRow, ThreadRow
+from .tables import AssistantRow, FileRow, MessageRow, RunRow, StepRow, ThreadRow, core
 
 
 class StoreUnavailable(Exception):
@@ -80,6 +84,16 @@ class Kind(enum.Enum):
 
 
 @dataclass(frozen=True)
+class RunState:
+    """A run's engine state (``Store.engine_state``)."""
+
+    transcript: list[dict[str, Any]]
+    usage: dict[str, int] | None
+    tool_state: dict[str, Any]
+    project: str
+
+
+@dataclass(frozen=True)
 class Page:
     """One page of a list: items in the requested order, and whether more follow."""
 
@@ -95,13 +109,20 @@ class _Batch:
     task: asyncio.Task[Any] | None
     session: AsyncSession
     after_commit: list[Callable[[], None]]
+    #: The session's connection, once a Core statement of the store needed it.
+    connection: AsyncConnection | None = None
 
 
 _BATCH: ContextVar[_Batch | None] = ContextVar("store_batch", default=None)
 
 
 class Store:
-    """Async access to the database named by a SQLAlchemy URL."""
+    """Async access to the database named by a SQLAlchemy URL.
+
+    The store's own reads and writes are Core statements on a connection (no ORM unit
+    of work: they are keyed single-row statements, and the ORM's bookkeeping cost more
+    than the statements). ``session()`` gives the stores built on this one (retrieval,
+    blobs) an ORM session in the same transactions."""
 
     def __init__(self, url: str, *, sqlite_vec: bool = False) -> None:
         """``sqlite_vec`` loads the sqlite-vec extension into every SQLite connection."""
@@ -111,17 +132,16 @@ class Store:
         if self.is_sqlite and ":memory:" in url:
             kwargs["poolclass"] = StaticPool
         if self.is_sqlite:
-            kwargs["connect_args"] = {"timeout": 30}
-            # Every transaction here ends in a commit or rollback (``session.begin()``), so
-            # the pool's extra rollback on check-in would only cost a thread hop (aiosqlite
-            # runs each call on its worker thread).
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+            # Every transaction here ends in a commit or rollback, so the pool's extra
+            # rollback on check-in would only cost a call.
             kwargs["pool_reset_on_return"] = None
+            # One call per statement, inline for the store's own (``sqlite_driver.py``).
+            kwargs["module"] = aiosqlite_dbapi() if sqlite_vec else plain_sqlite_dbapi()
         else:
-            # A server restart leaves pooled connections dead; test each before use.
-            kwargs["pool_pre_ping"] = True
-        if self.is_sqlite and sqlite_vec:
-            kwargs["module"] = aiosqlite_dbapi()
-        if not self.is_sqlite:
+            # A server restart leaves pooled connections dead: idle ones are pinged
+            # before use (``liveness.py``); the most recently used is handed out first.
+            kwargs["pool_use_lifo"] = True
             # Concurrent requests and runs each hold a connection briefly; SQLAlchemy's
             # default (5 + 10 overflow) queues them under load. Several processes share
             # the server's max_connections (100 by default): 3 processes fit.
@@ -130,9 +150,15 @@ class Store:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "handle_error", _discard_broken_sqlite)
+            route_statements(self.engine.sync_engine)
+        else:
+            ping_idle_connections(self.engine.sync_engine)
         if self.is_sqlite and sqlite_vec:
             event.listen(self.engine.sync_engine, "connect", load_sqlite_vec)
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # The store's own statements are small and keyed: on SQLite they run inline.
+        self._keyed = self.engine.execution_options(**{INLINE: True})
+        self._sessions = async_sessionmaker(self._keyed, expire_on_commit=False)
+        self._other_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Single writer on SQLite; on an in-memory database the one connection is shared,
         # so reads take the lock too.
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
@@ -150,7 +176,10 @@ class Store:
         """The WHERE clauses that limit a query to this view's project."""
         return [] if self.project is None else [table.project == self.project]
 
-    def _values(self, kind: Kind, data: dict[str, Any], columns: dict[str, Any]) -> dict[str, Any]:
+    def row_values(
+        self, kind: Kind, data: dict[str, Any], columns: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The column values of a new row: the wire object, its keys and its project."""
         columns = dict(columns)
         project = columns.pop("project", None)
         if self.project is not None:
@@ -197,7 +226,7 @@ class Store:
         if self._batch() is not None:
             yield
             return
-        async with self._session(write=True) as session:
+        async with self._transaction(write=True, sessions=self._sessions) as session:
             batch = _Batch(self._sessions, asyncio.current_task(), session, [])
             token = _BATCH.set(batch)
             try:
@@ -215,20 +244,13 @@ class Store:
         else:
             batch.after_commit.append(action)
 
+    def _lock(self, write: bool) -> asyncio.Lock | None:
+        return self._write_lock if (write or self._lock_reads) else None
+
     @asynccontextmanager
-    async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
-        batch = self._batch()
-        if batch is not None:
-            yield batch.session
-            return
-        lock = self._write_lock if (write or self._lock_reads) else None
+    async def _outage_as_unavailable(self) -> AsyncIterator[None]:
         try:
-            if lock is None:
-                async with self._sessions() as session, session.begin():
-                    yield session
-                return
-            async with lock, self._sessions() as session, session.begin():
-                yield session
+            yield
         except Exception as error:
             if is_outage(error):
                 # The driver's own words only: SQLAlchemy's text adds the SQL and its values.
@@ -236,69 +258,118 @@ class Store:
                 raise StoreUnavailable(f"{type(cause).__name__}: {cause}"[:300]) from error
             raise
 
+    @asynccontextmanager
+    async def _transaction(self, *, write: bool, sessions: Any) -> AsyncIterator[AsyncSession]:
+        """A new ORM session in its own transaction (serialized on SQLite if it writes)."""
+        lock = self._lock(write)
+        async with self._outage_as_unavailable():
+            if lock is None:
+                async with sessions() as session, session.begin():
+                    yield session
+                return
+            async with lock, sessions() as session, session.begin():
+                yield session
+
+    @asynccontextmanager
+    async def _conn(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+        """A connection in a transaction for the store's own Core statements: the open
+        batch's, else a new one committed at the end of the block."""
+        batch = self._batch()
+        if batch is not None:
+            if batch.connection is None:
+                batch.connection = await batch.session.connection()
+            yield batch.connection
+            return
+        lock = self._lock(write)
+        async with self._outage_as_unavailable():
+            if lock is None:
+                async with self._keyed.begin() as conn:
+                    yield conn
+                return
+            async with lock, self._keyed.begin() as conn:
+                yield conn
+
+    @asynccontextmanager
+    async def _session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        batch = self._batch()
+        if batch is not None:
+            yield batch.session
+            return
+        async with self._transaction(write=write, sessions=self._other_sessions) as session:
+            yield session
+
+    def connection(self, *, write: bool) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A connection for keyed Core statements (as the store's own), in the open
+        batch's transaction if there is one; on SQLite they run inline (``sqlite_driver``)."""
+        return self._conn(write=write)
+
     def session(self, *, write: bool) -> AbstractAsyncContextManager[AsyncSession]:
-        """A transaction for stores built on this one (blobs, files), unscoped by project;
+        """An ORM session for stores built on this one (blobs, files, retrieval), unscoped
+        by project, in the open batch's transaction if there is one. Its statements may
+        be long (searches, ingestion): on SQLite they run on the driver's worker thread.
         ``write`` ones are serialized on SQLite like every write here."""
         return self._session(write=write)
 
     # -- single objects ---------------------------------------------------------------
 
+    def _keys(self, object_id: str) -> dict[str, Any]:
+        """The bound ``id`` (and project) of the prebuilt statements (``statements.py``)."""
+        if self.project is None:
+            return {sql.ID: object_id}
+        return {sql.ID: object_id, sql.PROJECT: self.project}
+
     async def insert(self, kind: Kind, data: dict[str, Any], **columns: Any) -> None:
-        async with self._session(write=True) as s:
-            await s.execute(insert(kind.table).values(**self._values(kind, data, columns)))
+        async with self._conn(write=True) as c:
+            await c.execute(sql.insert_row(kind.table), self.row_values(kind, data, columns))
 
     async def insert_many(
         self, kind: Kind, rows: list[tuple[dict[str, Any], dict[str, Any]]]
     ) -> None:
         """Insert several ``(data, columns)`` rows in one transaction, in order."""
-        async with self._session(write=True) as s:
+        async with self._conn(write=True) as c:
             for data, columns in rows:  # one by one: ``seq`` keeps their order
-                await s.execute(insert(kind.table).values(**self._values(kind, data, columns)))
+                await c.execute(sql.insert_row(kind.table), self.row_values(kind, data, columns))
 
     async def get(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
-        table = kind.table
-        async with self._session(write=False) as s:
-            row = await s.scalar(
-                select(table.data).where(table.id == object_id, *self._mine(table))
-            )
+        statement = sql.data_by_id(kind.table, self.project is not None)
+        async with self._conn(write=False) as c:
+            row = await c.scalar(statement, self._keys(object_id))
             return dict(row) if row is not None else None
 
     async def project_of(self, kind: Kind, object_id: str) -> str | None:
         """The project an object belongs to (None if it does not exist)."""
         table = kind.table
-        async with self._session(write=False) as s:
-            project = await s.scalar(
+        async with self._conn(write=False) as c:
+            project = await c.scalar(
                 select(table.project).where(table.id == object_id, *self._mine(table))
             )
             return str(project) if project is not None else None
 
     async def save(self, kind: Kind, data: dict[str, Any], **columns: Any) -> None:
         """Replace an object's data (and any extra columns)."""
-        table = kind.table
-        async with self._session(write=True) as s:
-            await s.execute(
-                update(table)
-                .where(table.id == data["id"], *self._mine(table))
-                .values(data=data, **columns)
-            )
+        statement = sql.update_by_id(kind.table, self.project is not None)
+        async with self._conn(write=True) as c:
+            await c.execute(statement, {**self._keys(data["id"]), "data": data, **columns})
 
     async def delete(self, kind: Kind, object_id: str) -> bool:
         table = kind.table
-        async with self._session(write=True) as s:
-            result = await s.execute(delete(table).where(table.id == object_id, *self._mine(table)))
-            return bool(getattr(result, "rowcount", 0))
+        async with self._conn(write=True) as c:
+            result = await c.execute(
+                delete(core(table)).where(table.id == object_id, *self._mine(table))
+            )
+            return bool(result.rowcount)
 
     async def delete_thread(self, thread_id: str) -> bool:
         """Delete a thread with its messages, runs and steps, atomically."""
-        async with self._session(write=True) as s:
+        async with self._conn(write=True) as c:
             for table in (MessageRow, StepRow, RunRow):
-                await s.execute(
-                    delete(table).where(table.thread_id == thread_id, *self._mine(table))
+                await c.execute(
+                    delete(core(table)).where(table.thread_id == thread_id, *self._mine(table))
                 )
-            result = await s.execute(
-                delete(ThreadRow).where(ThreadRow.id == thread_id, *self._mine(ThreadRow))
+            result = await c.execute(
+                delete(core(ThreadRow)).where(ThreadRow.id == thread_id, *self._mine(ThreadRow))
             )
-            return bool(getattr(result, "rowcount", 0))
+            return bool(result.rowcount)
 
     # -- lists ------------------------------------------------------------------------
 
@@ -314,7 +385,7 @@ class Store:
     ) -> Page:
         """A page in ``order`` by creation; ``after``/``before`` are cursor ids."""
         table = kind.table
-        async with self._session(write=False) as s:
+        async with self._conn(write=False) as s:
             query = select(table.data).where(*self._mine(table))
             for column, value in filters.items():
                 if value is not None:
@@ -339,7 +410,7 @@ class Store:
             items.reverse()
         return Page(items, has_more)
 
-    async def _seq(self, session: AsyncSession, table: Any, object_id: str) -> int:
+    async def _seq(self, session: AsyncConnection, table: Any, object_id: str) -> int:
         seq = await session.scalar(
             select(table.seq).where(table.id == object_id, *self._mine(table))
         )
@@ -369,7 +440,7 @@ class Store:
         if after is not None:
             seq = select(MessageRow.seq).where(MessageRow.id == after).scalar_subquery()
             query = query.where(MessageRow.seq > seq)
-        async with self._session(write=False) as s:
+        async with self._conn(write=False) as s:
             if last is None:
                 rows = list((await s.scalars(query.order_by(MessageRow.seq.asc()))).all())
             else:
@@ -390,7 +461,7 @@ class Store:
         query = (
             select(count, MessageRow.id).where(*clauses).order_by(MessageRow.seq.desc()).limit(1)
         )
-        async with self._session(write=False) as s:
+        async with self._conn(write=False) as s:
             row = (await s.execute(query)).first()
         return (int(row[0]), str(row[1])) if row else (0, None)
 
@@ -398,7 +469,7 @@ class Store:
 
     async def active_run(self, thread_id: str) -> dict[str, Any] | None:
         """The run that locks this thread, if any."""
-        async with self._session(write=False) as s:
+        async with self._conn(write=False) as s:
             row = await s.scalar(
                 select(RunRow.data)
                 .where(
@@ -412,7 +483,7 @@ class Store:
             return dict(row) if row is not None else None
 
     async def active_runs(self, *, expired_before: int | None = None) -> list[dict[str, Any]]:
-        async with self._session(write=False) as s:
+        async with self._conn(write=False) as s:
             query = select(RunRow.data).where(
                 RunRow.status.in_(ACTIVE_RUN_STATUSES), *self._mine(RunRow)
             )
@@ -420,23 +491,27 @@ class Store:
                 query = query.where(RunRow.expires_at <= expired_before)
             return [dict(r) for r in (await s.scalars(query)).all()]
 
+    async def engine_state(self, run_id: str) -> RunState | None:
+        """What the engine keeps of a run besides its wire object, in one read; None if
+        the run does not exist (deleted with its thread)."""
+        statement = sql.run_state(self.project is not None)
+        async with self._conn(write=False) as c:
+            row = (await c.execute(statement, self._keys(run_id))).first()
+        if row is None:
+            return None
+        return RunState(list(row[0] or []), row[1], dict(row[2] or {}), str(row[3]))
+
     async def run_state(self, run_id: str) -> tuple[list[dict[str, Any]], dict[str, int] | None]:
         """The run's engine transcript and running usage."""
-        async with self._session(write=False) as s:
-            row = (
-                await s.execute(
-                    select(RunRow.transcript, RunRow.usage).where(
-                        RunRow.id == run_id, *self._mine(RunRow)
-                    )
-                )
-            ).one()
-            return list(row[0] or []), row[1]
+        state = await self.engine_state(run_id)
+        if state is None:
+            raise LookupError(f"No run {run_id}.")
+        return state.transcript, state.usage
 
     async def tool_state(self, run_id: str) -> dict[str, Any]:
         """The run's hosted-tool state (``include``, citation markers); ``{}`` if none."""
-        async with self.session(write=False) as s:
-            state = await s.scalar(select(RunRow.tool_state).where(RunRow.id == run_id))
-            return dict(state or {})
+        state = await self.engine_state(run_id)
+        return state.tool_state if state is not None else {}
 
     async def save_run(
         self,
@@ -446,13 +521,17 @@ class Store:
         usage: dict[str, int] | None = None,
         tool_state: dict[str, Any] | None = None,
         **columns: Any,
-    ) -> bool:
-        """Save a run unless that would undo a stop: False (nothing written) when the stored
-        run has ended, or is ``cancelling`` and this save would not end it. Another server
-        process may have cancelled, expired or finished the run meanwhile (see
-        ``store/leases.py``), so a run's writes never resurrect it or swallow a cancel."""
+    ) -> dict[str, Any] | None:
+        """Save a run unless that would undo a stop, and return it as stored; None (nothing
+        written) when the stored run has ended, or is ``cancelling`` and this save would not
+        end it. Another server process may have cancelled, expired or finished the run
+        meanwhile (see ``store/leases.py``), so a run's writes never resurrect it or
+        swallow a cancel. The stored ``metadata`` is kept: a client may have changed it
+        (``save_run_metadata``) since the caller read the run."""
         values: dict[str, Any] = {
-            "data": run,
+            **self._keys(run["id"]),
+            sql.STATUS: run["status"],
+            sql.DATA: run,
             "status": run["status"],
             "expires_at": run.get("expires_at"),
             **columns,
@@ -463,20 +542,18 @@ class Store:
             values["usage"] = usage
         if tool_state is not None:
             values["tool_state"] = tool_state
-        async with self._session(write=True) as s:
-            result = await s.execute(
-                update(RunRow)
-                .where(RunRow.id == run["id"], *self._mine(RunRow), run_save_allowed(run["status"]))
-                .values(**values)
-            )
-            return bool(getattr(result, "rowcount", 0))
+        stopping = run["status"] in sql.STOPPED_RUN_STATUSES
+        statement = sql.save_run(self.project is not None, stopping, self.is_sqlite)
+        async with self._conn(write=True) as c:
+            stored = (await c.execute(statement, values)).scalar()
+            return dict(stored) if stored is not None else None
 
     async def save_run_metadata(
         self, run_id: str, metadata: dict[str, str]
     ) -> dict[str, Any] | None:
         """Replace a run's metadata and nothing else (the run may be changing status in
         another process meanwhile); the run as stored, or None if it does not exist."""
-        async with self._session(write=True) as s:
+        async with self._conn(write=True) as s:
             data = await s.scalar(
                 select(RunRow.data)
                 .where(RunRow.id == run_id, *self._mine(RunRow))
@@ -485,11 +562,11 @@ class Store:
             if data is None:
                 return None
             run = {**data, "metadata": metadata}
-            await s.execute(update(RunRow).where(RunRow.id == run_id).values(data=run))
+            await s.execute(update(core(RunRow)).where(RunRow.id == run_id).values(data=run))
             return run
 
     async def open_steps(self, run_id: str) -> list[dict[str, Any]]:
-        async with self._session(write=False) as s:
+        async with self._conn(write=False) as s:
             rows = (
                 await s.scalars(
                     select(StepRow.data)
@@ -500,7 +577,7 @@ class Store:
             return [dict(r) for r in rows if r["status"] == "in_progress"]
 
     async def open_messages(self, run_id: str) -> list[dict[str, Any]]:
-        async with self._session(write=False) as s:
+        async with self._conn(write=False) as s:
             rows = (
                 await s.scalars(
                     select(MessageRow.data)
@@ -509,18 +586,6 @@ class Store:
                 )
             ).all()
             return [dict(r) for r in rows if r["status"] == "in_progress"]
-
-
-STOPPED_RUN_STATUSES = frozenset({"cancelled", "failed", "expired"})
-
-
-def run_save_allowed(new_status: str) -> ColumnElement[bool]:
-    """The stored statuses a run may be saved over with ``new_status``: the same status
-    (e.g. a metadata change), any active one, but ``cancelling`` only by stopping the run
-    (cancelled, failed, expired), never by completing it: the cancel wins."""
-    stopping = new_status in STOPPED_RUN_STATUSES
-    stoppable = ACTIVE_RUN_STATUSES if stopping else ACTIVE_RUN_STATUSES - {"cancelling"}
-    return or_(RunRow.status == new_status, RunRow.status.in_(stoppable))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

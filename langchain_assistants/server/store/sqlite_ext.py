@@ -48,10 +48,10 @@ class _AiosqliteOver:
 
 def aiosqlite_dbapi() -> Any:
     """The ``module=`` for ``create_async_engine`` that opens extension-capable connections."""
-    from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
+    from .sqlite_driver import one_call_dbapi
 
     module = extension_capable_sqlite()
-    return AsyncAdapt_aiosqlite_dbapi(_AiosqliteOver(module), module)  # type: ignore[arg-type]
+    return one_call_dbapi(_AiosqliteOver(module), module)
 
 
 def load_sqlite_vec(dbapi_connection: Any, _record: Any) -> None:

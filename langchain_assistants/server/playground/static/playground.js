@@ -428,7 +428,7 @@ function renderAssistantEditor(assistant) {
     field(
       "Model",
       h("input", { name: "model", value: a.model || "", required: true, placeholder: "gpt-4o" }),
-      "A name (runs on the server's --model) or a spec: openai:gpt-4.1-mini, ollama:qwen3, scripted:PATH",
+      "A name (runs on the server's --model) or a spec the server allows (--allowed-models): openai:gpt-4.1-mini, ollama:qwen3, scripted:demo",
     ),
     field(
       "Instructions",
