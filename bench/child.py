@@ -88,5 +88,6 @@ def start_server(
 @contextmanager
 def server_process(*, db: str, model: str, workdir: Path) -> Iterator[CliServer]:
     """One ``serve`` process for the one-at-a-time rows, stopped at the end."""
-    with start_server(db=db, model=model, workdir=workdir, name="process") as server:
+    name = "process-postgres" if db.startswith("postgres") else "process-sqlite"
+    with start_server(db=db, model=model, workdir=workdir, name=name) as server:
         yield server
