@@ -24,7 +24,7 @@ from langchain_assistants.testing.cli_server import CliServer
 
 from .child import start_server, tree_cpu
 from .fixtures import TEXT_PROMPT
-from .markdown import num, table
+from .markdown import table
 
 _STARTED = b"Application startup complete."
 _DIED = b"] died"  # uvicorn's supervisor: "Child process [PID] died" (then it starts another)
@@ -325,7 +325,7 @@ def section(database: str, rows: list[WorkersRow], not_run: str) -> list[str]:
                 f"{row.turns_per_s:.1f}",
                 f"{row.cpu_per_turn * 1000:.1f}",
                 versus,
-                num(row.idle_cpu_per_s * 1000),
+                "-" if math.isnan(row.idle_cpu_per_s) else f"{row.idle_cpu_per_s * 1000:.1f}",
                 note,
             )
         )
