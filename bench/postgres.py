@@ -53,7 +53,7 @@ def bench_postgres() -> Iterator[BenchPostgres]:
             cluster = stack.enter_context(start_postgres(dbname="bench"))
         except PostgresUnavailableError as exc:
             reason = str(exc).splitlines()[0]
-            yield BenchPostgres(None, "none", f"not run: no PostgreSQL ({reason})")
+            yield BenchPostgres(None, "not found", f"not run: no PostgreSQL ({reason})")
             return
         yield BenchPostgres(
             cluster.url,

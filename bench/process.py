@@ -194,7 +194,7 @@ def run_all(
         try:
             rows = measure(db=db, model=model, workdir=workdir, turns=turns, lengths=lengths)
         except (RuntimeError, httpx.HTTPError) as exc:
-            rows, note = [], f"not run: {exc}"
+            rows, note = [], workers_rows.not_run(exc)
         else:
             note = ""
         counted = None

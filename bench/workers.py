@@ -227,6 +227,13 @@ def shares(row: WorkersRow) -> str:
     return "CPU by process: " + ", ".join(parts)
 
 
+def not_run(exc: BaseException) -> str:
+    """A table cell for a row that could not run: the error's first line (a server's
+    start-up error ends with its log, which belongs in the log file, not in the table)."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return f"not run: {first[:300]}"
+
+
 def _idle(targets: list[_Target], seconds: float) -> None:
     """Each server's CPU per second over ``seconds`` with no requests (all servers at once):
     the background work (lease renewals, sweeps) that every process adds."""
@@ -266,12 +273,12 @@ def run(
             try:
                 targets.append(start.result())
             except Exception as exc:  # this row says why; the others still run
-                rows[workers] = WorkersRow(workers, clients, 0, 0.0, 0.0, note=f"not run: {exc}")
+                rows[workers] = WorkersRow(workers, clients, 0, 0.0, 0.0, note=not_run(exc))
         for target in list(targets):
             try:
                 target.prepare(model, clients, max(2 * clients, batch))
             except (RuntimeError, httpx.HTTPError) as exc:
-                note = f"not run: {exc}"
+                note = not_run(exc)
                 rows[target.workers] = WorkersRow(target.workers, clients, 0, 0.0, 0.0, note=note)
                 targets.remove(target)
                 target.server.stop()
@@ -311,7 +318,7 @@ def section(database: str, rows: list[WorkersRow], not_run: str) -> list[str]:
     for row in rows:
         if not row.turns:
             cells.append(
-                (database, str(row.workers), str(row.clients), "0", "-", "-", "-", row.note)
+                (database, str(row.workers), str(row.clients), "0", "-", "-", "-", "-", row.note)
             )
             continue
         versus = "-" if base is None else f"{row.cpu_per_turn / base.cpu_per_turn:.2f}"
