@@ -18,13 +18,16 @@ $(STAMP): pyproject.toml
 
 install: bubblewrap $(STAMP) browser postgres-server fault-tools ## Create .venv (package, every extra, dev tools); bubblewrap, chromium, PostgreSQL
 
-bubblewrap: ## Install bubblewrap (bwrap), the code_interpreter sandbox (apt-get, as root)
-	@if command -v bwrap >/dev/null 2>&1; then :; \
+# The sandbox's seccomp filter is compiled with libseccomp (Debian `libseccomp2`, loaded by
+# the pyseccomp package); bwrap itself does not depend on it.
+bubblewrap: ## Install bubblewrap (bwrap) and libseccomp, the code_interpreter sandbox (apt-get, as root)
+	@if command -v bwrap >/dev/null 2>&1 && \
+	    $$(command -v ldconfig || echo /sbin/ldconfig) -p 2>/dev/null | grep -q 'libseccomp\.so\.2 '; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap libseccomp2; \
 	else \
-		echo "bubblewrap (bwrap) is missing: the code_interpreter sandbox needs it."; \
-		echo "  Debian/Ubuntu: sudo apt-get install bubblewrap   Fedora: sudo dnf install bubblewrap"; \
+		echo "bubblewrap (bwrap) or libseccomp is missing: the code_interpreter sandbox needs both."; \
+		echo "  Debian/Ubuntu: sudo apt-get install bubblewrap libseccomp2   Fedora: sudo dnf install bubblewrap libseccomp"; \
 		echo "  (or run the server with --code-interpreter unsafe-local, without kernel isolation)"; \
 	fi
 

@@ -8,7 +8,9 @@ and a minimal ``/dev``. The only writable places are its private ``/tmp`` and ``
 (size-capped tmpfs) and the thread's working directory, bound at ``/mnt/data`` (cwd, ``HOME``). The
 environment is cleared (only the plan's minimal variables are set); the network namespace has
 nothing but its own loopback. With ``--die-with-parent`` and the PID namespace, killing
-bwrap ends every process of the execution, including ones that called ``setsid``.
+bwrap ends every process of the execution, including ones that called ``setsid``. Once the
+sandbox is built, bwrap loads the seccomp filter of :mod:`.seccomp` (``--seccomp FD``), which
+every process of the execution inherits.
 
 Limits: the bootstrap sets rlimits (address space, CPU time, processes, file size, open files)
 in every mode. Where cgroups can be created (root, see :mod:`.cgroups`), each execution also
@@ -18,8 +20,9 @@ server drops bwrap to uid 65534 (RLIMIT_NPROC does not bind root), provided the 
 the working directory are reachable by it (else: as root, caps dropped, rlimits only). A
 non-root server runs bwrap as itself; RLIMIT_NPROC then counts the sandbox's own processes.
 
-:func:`bubblewrap` probes once per executable path whether a trivial sandbox starts here and
-raises :class:`IsolationUnavailable` with the reason and a fix when it does not.
+:func:`bubblewrap` probes once per executable path whether a trivial sandbox (filter
+included) starts here and raises :class:`IsolationUnavailable` with the reason and a fix when
+it does not, or when the filter cannot be built.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cgroups import CgroupManager, ExecutionCgroup, cgroup_manager
+from .seccomp import SECCOMP_HINT, SeccompUnavailable, compiled_filter, filter_fd
 
 SANDBOX_WORKDIR = "/mnt/data"
 SANDBOX_BOOTSTRAP = "/opt/langchain-assistants/bootstrap.py"
@@ -137,6 +141,8 @@ class Bubblewrap:
 
     executable: str
     runtime: tuple[str, ...]
+    #: The compiled seccomp-bpf program (:mod:`.seccomp`) bwrap applies before the code runs.
+    seccomp: bytes
     run_as: int | None = None
     cgroups: CgroupManager | None = None
     drop_caps: bool = False
@@ -157,7 +163,7 @@ class Bubblewrap:
             if self.cgroups is not None
             else "rlimits"
         )
-        return f"kernel sandbox ({user}; limits: {limits})"
+        return f"kernel sandbox ({user}; seccomp filter; limits: {limits})"
 
     def launch(
         self,
@@ -212,16 +218,25 @@ class Bubblewrap:
         argv += ["--chdir", SANDBOX_WORKDIR, "--clearenv"]
         for name, value in env.items():
             argv += ["--setenv", name, value]
+        # bwrap loads the filter last, right before it starts the code (its set-up is done).
+        seccomp_fd = filter_fd(self.seccomp)
+        argv += ["--seccomp", str(seccomp_fd)]
         launch = Launch(argv=argv, cwd=None, env={}, user=self.run_as, isolated=True)
+        launch._child_ends = [seccomp_fd]
+        launch.pass_fds = (seccomp_fd,)
         if self.cgroups is not None:
-            launch.cgroup = self.cgroups.create(
-                memory_bytes=memory_mb * 1024 * 1024, max_processes=max_processes + 1
-            )
-            info_read, info_write = os.pipe()
-            block_read, block_write = os.pipe()
+            try:
+                launch.cgroup = self.cgroups.create(
+                    memory_bytes=memory_mb * 1024 * 1024, max_processes=max_processes + 1
+                )
+                info_read, info_write = os.pipe()
+                block_read, block_write = os.pipe()
+            except BaseException:
+                launch.finished()
+                raise
             launch._info_read, launch._block_write = info_read, block_write
-            launch._child_ends = [info_write, block_read]
-            launch.pass_fds = (info_write, block_read)
+            launch._child_ends += [info_write, block_read]
+            launch.pass_fds += (info_write, block_read)
             argv += ["--info-fd", str(info_write), "--block-fd", str(block_read)]
         argv += ["--", *python_argv]
         return launch
@@ -264,17 +279,23 @@ def _probe(executable: str) -> Bubblewrap | str:
     except (OSError, subprocess.SubprocessError) as exc:
         return f"bubblewrap ({path}) could not be run: {exc}. {INSTALL_HINT}"
     supported = frozenset(flag for flag in _OPTIONAL_FLAGS if re.search(rf"{flag}\b", help_text))
+    try:
+        seccomp = compiled_filter()
+    except SeccompUnavailable as exc:
+        return f"the sandbox's seccomp filter cannot be built here: {exc}. {SECCOMP_HINT}"
     runtime = _runtime_binds(_runtime_dir())
-    candidates = [Bubblewrap(path, runtime, supported=supported)]
+    candidates = [Bubblewrap(path, runtime, seccomp, supported=supported)]
     if os.geteuid() == 0:
         # Root: cgroups limit memory and processes where we can make them; otherwise drop
         # to an unprivileged uid, under which RLIMIT_NPROC binds.
         cgroups = cgroup_manager()
-        as_root = Bubblewrap(path, runtime, None, cgroups, drop_caps=True, supported=supported)
+        as_root = Bubblewrap(
+            path, runtime, seccomp, None, cgroups, drop_caps=True, supported=supported
+        )
         candidates = [as_root]
         if cgroups is None:
             unprivileged = Bubblewrap(
-                path, runtime, UNPRIVILEGED_UID, supported=supported, fallback=as_root
+                path, runtime, seccomp, UNPRIVILEGED_UID, supported=supported, fallback=as_root
             )
             candidates = [unprivileged, as_root]
     errors = []
@@ -284,7 +305,11 @@ def _probe(executable: str) -> Bubblewrap | str:
             return candidate
         errors.append(error)
     detail = errors[-1] or "no output"
-    hint = USERNS_HINT if "namespace" in detail or "uid map" in detail else INSTALL_HINT
+    hint = INSTALL_HINT
+    if "namespace" in detail or "uid map" in detail:
+        hint = USERNS_HINT
+    elif "seccomp" in detail.lower():
+        hint = SECCOMP_HINT
     return f"bubblewrap ({path}) cannot start a sandbox here: {detail}. {hint}"
 
 

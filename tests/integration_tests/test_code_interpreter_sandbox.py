@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import socket
 import textwrap
 import time
@@ -74,6 +75,18 @@ ESCAPES = {
         print(pd.DataFrame({'x': np.arange(4)}).x.sum(), matplotlib.get_backend())
     """,
     "secret": "open('secret.txt', 'w').write('thread one data')",
+    "syscalls": """
+        import ctypes, errno, socket
+        libc = ctypes.CDLL(None, use_errno=True)
+        def report(name, rc):
+            print(name, 'ok' if rc >= 0 else errno.errorcode[ctypes.get_errno()])
+        report('ptrace', libc.ptrace(0, 0, 0, 0))
+        report('unshare', libc.unshare(0x10000000))
+        report('netlink', libc.socket(16, 3, 0))
+        report('keyctl', libc.syscall(250, 0, -3, 0))
+        report('io_uring', libc.syscall(425, 8, ctypes.create_string_buffer(120)))
+        report('mount', libc.mount(b'none', b'/no/such/dir', b'tmpfs', 0, None))
+    """,
 }
 
 
@@ -246,6 +259,22 @@ def test_ctypes_connect_to_the_host_fails(
         listener.accept()
 
 
+def test_seccomp_filter_refuses_kernel_attack_surface(contained: RunningServer) -> None:
+    """ptrace, a new user namespace, a netlink socket, keyrings, io_uring and mount: each
+    answers the filter's errno (the kernel alone allows ptrace, netlink, keyctl and io_uring
+    here, and answers ENOSPC to the user namespace and ENOENT to the mount)."""
+    run = ask(contained, "syscalls")
+    assert run["run"].status == "completed"
+    assert run["logs"].splitlines() == [
+        "ptrace EPERM",
+        "unshare EPERM",
+        "netlink EAFNOSUPPORT",
+        "keyctl EPERM",
+        "io_uring ENOSYS",
+        "mount EPERM",
+    ]
+
+
 def test_numpy_pandas_matplotlib_are_available(contained: RunningServer) -> None:
     assert ask(contained, "libraries")["logs"].lower() == "6 agg\n"
 
@@ -285,6 +314,36 @@ def test_without_isolation_code_runs_fail_with_a_clear_last_error(
             )
             assert plain.status == "completed"
     assert any("code_interpreter runs will fail" in r.getMessage() for r in caplog.records)
+
+
+def test_a_sandbox_whose_seccomp_filter_cannot_be_loaded_refuses_code_runs(
+    tmp_path: Path, script: str
+) -> None:
+    """bwrap on a kernel without seccomp filters (a wrapper around the real bwrap that fails
+    on ``--seccomp`` as such a bwrap does): no code runs unfiltered, the run fails naming
+    why and the fix."""
+    real = shutil.which("bwrap")
+    assert real is not None  # `make install` installs it
+    fake = tmp_path / "bin" / "bwrap"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\n"
+        'for arg in "$@"; do\n'
+        '  [ "$arg" = --seccomp ] && { echo "bwrap: prctl(PR_SET_SECCOMP): Invalid argument" >&2;'
+        " exit 1; }\n"
+        "done\n"
+        f'exec {real} "$@"\n'
+    )
+    fake.chmod(0o755)
+    with start_server(model=script, sandbox_dir=tmp_path / "sb", code_bwrap_path=str(fake)) as srv:
+        run = ask(srv, "where")["run"]
+    assert run.status == "failed"
+    assert run.last_error is not None and run.last_error.code == "server_error"
+    message = run.last_error.message
+    assert "code_interpreter is unavailable on this server" in message
+    assert "PR_SET_SECCOMP" in message and "CONFIG_SECCOMP_FILTER" in message
+    assert "--code-interpreter unsafe-local" in message
+    assert not (tmp_path / "sb").exists()  # no code ran
 
 
 def test_unsafe_local_flag_runs_code_without_kernel_isolation(tmp_path: Path, script: str) -> None:

@@ -16,10 +16,10 @@ from openai import OpenAI
 
 from langchain_assistants.cli import _parser
 from langchain_assistants.server.embedded import RunningServer, start_server
+from langchain_assistants.testing.cli_server import start_cli_server
 
 from .fake_upstream import fake_upstream
 from .helpers import text_of
-from .test_server_cli import CliServer
 
 SECRET_ANSWER = "the server read a file a client named"
 
@@ -240,16 +240,23 @@ def test_cli_flag_parsing_and_help() -> None:
 def test_cli_server_applies_the_flag(tmp_path: Path) -> None:
     default = write_script(tmp_path / "default.json", "the operator's model answers")
     other = write_script(tmp_path / "other.json", "an allowed script answers")
-    server = CliServer(
-        "--db", str(tmp_path / "db.sqlite"), "--model", default, "--allowed-models", "scripted:*"
+    server = start_cli_server(
+        *(
+            "--db",
+            str(tmp_path / "db.sqlite"),
+            "--model",
+            default,
+            "--allowed-models",
+            "scripted:*",
+        ),
+        log=tmp_path / "serve.log",
     )
     try:
-        base_url = server.wait_ready()
-        with OpenAI(base_url=base_url, api_key="k", max_retries=0) as c:
+        with OpenAI(base_url=server.base_url, api_key="k", max_retries=0) as c:
             assert run_answer(c, c.beta.assistants.create(model=other).id) == (
                 "an allowed script answers"
             )
             refused(lambda: c.beta.assistants.create(model="openai:gpt-4o"), "openai:gpt-4o")
     finally:
-        output = server.stop()
-    assert "models: clients may name --model and scripted:*" in output
+        server.stop()
+    assert "models: clients may name --model and scripted:*" in server.output()

@@ -28,9 +28,9 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from langchain_assistants.server.embedded import RunningServer, start_server
+from langchain_assistants.testing.cli_server import start_cli_server
 
 from .helpers import SCRIPT_FILES
-from .test_server_cli import CliServer
 
 pytestmark = pytest.mark.slow
 
@@ -585,9 +585,12 @@ def test_a_server_going_away_mid_stream_shows_why_and_frees_the_composer(
     the stream's error event and that the server is gone, and the composer is usable again."""
     script = tmp_path / "slow.json"
     script.write_text(json.dumps(SCRIPT))
-    server = CliServer("--db", str(tmp_path / "db.sqlite"), "--model", f"scripted:{script}")
+    server = start_cli_server(
+        *("--db", str(tmp_path / "db.sqlite"), "--model", f"scripted:{script}"),
+        log=tmp_path / "serve.log",
+    )
     try:
-        base_url = server.wait_ready()
+        base_url = server.base_url
         origin = base_url.removesuffix("/v1")
         made = httpx2.post(f"{base_url}/assistants", json={"model": "gpt-4o", "name": "slow"})
         open_fresh(browser, origin)

@@ -94,7 +94,7 @@ schema.config.generation.update(
 
 
 def test_the_server_serves_the_fuzzed_document(fuzz_server: RunningServer) -> None:
-    served = httpx2.get(f"{_root(fuzz_server)}/openapi.json", headers=AUTH).json()
+    served = httpx2.get(f"{_root(fuzz_server)}/openapi.json", headers=AUTH, timeout=60).json()
     assert served == schema.raw_schema
     assert "/v1/threads/{thread_id}/runs" in served["paths"]
 

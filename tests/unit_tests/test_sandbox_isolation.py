@@ -7,6 +7,7 @@ refusal path points the sandbox at a bwrap executable that does not exist.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -280,10 +281,11 @@ def test_cgroup_is_removed_after_each_execution(tmp_path: Path) -> None:
     if manager is None:  # no writable cgroups here: rlimits are the limits (checked above)
         assert "rlimits" in bubblewrap().description
         return
-    before = set(os.listdir(manager.pids_parent))
     out, _ = run("print(open('/proc/self/cgroup').read())", tmp_path)
-    assert "exec-" in out
-    assert set(os.listdir(manager.pids_parent)) == before
+    groups = set(re.findall(r"exec-[\w-]+", out))
+    assert groups  # the execution ran in its own group ...
+    # ... which is gone (other servers on this machine may be adding groups meanwhile)
+    assert not groups & set(os.listdir(manager.pids_parent))
 
 
 def test_links_planted_by_the_code_are_never_followed_by_the_server(tmp_path: Path) -> None:
