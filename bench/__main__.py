@@ -1,14 +1,14 @@
 """``python -m bench [--quick] [--output PATH]``: run every scenario, write the report.
 
 One bundled server (uvicorn in a thread, SQLite, request counting) serves all three
-contenders; a second server runs on PostgreSQL only if ``BENCH_POSTGRES_URL`` is set.
+contenders; a second server runs on PostgreSQL: ``BENCH_POSTGRES_URL``, or else a throwaway
+cluster the run starts and removes itself (``bench.postgres``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import tempfile
 import time
 from collections.abc import Callable
@@ -17,13 +17,13 @@ from pathlib import Path
 from . import contenders as c
 from . import load, machine, process, report, retrieval, scenarios, uploads
 from .fixtures import create_assistants, write_script
+from .postgres import BenchPostgres, bench_postgres
 from .results import Cell, Results, ThroughputRow
 from .scenarios import log
 from .server import BenchServer
 from .sizes import FULL, QUICK, Sizes
 
 DEFAULT_OUTPUT = Path(__file__).parent / "RESULTS.md"
-POSTGRES_ENV = "BENCH_POSTGRES_URL"
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -49,13 +49,15 @@ async def _throughput(base_url: str, assistant_id: str, sizes: Sizes) -> list[Ce
     return cells
 
 
-def _postgres(url: str | None, model_50: str, model_0: str, sizes: Sizes) -> list[ThroughputRow]:
-    if not url:
-        return [ThroughputRow("PostgreSQL", None, f"not run: {POSTGRES_ENV} is not set")]
+def _postgres(
+    postgres: BenchPostgres, model_50: str, model_0: str, sizes: Sizes
+) -> list[ThroughputRow]:
+    if not postgres.url:
+        return [ThroughputRow("PostgreSQL", None, postgres.note)]
     try:
-        server = BenchServer(model=model_50, db=url)
+        server = BenchServer(model=model_50, db=postgres.url)
     except RuntimeError:
-        note = f"not run: the server could not open the database at {POSTGRES_ENV}"
+        note = f"not run: the server could not open the PostgreSQL database ({postgres.source})"
         return [ThroughputRow("PostgreSQL", None, note)]
     with server:
         setup = c.sync_client(server.base_url, "setup")
@@ -71,7 +73,11 @@ def _postgres(url: str | None, model_50: str, model_0: str, sizes: Sizes) -> lis
 def run(sizes: Sizes, mode: str) -> Results:
     started = time.perf_counter()
     info = machine.describe()
-    with tempfile.TemporaryDirectory(prefix="langchain-assistants-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="langchain-assistants-bench-") as tmp,
+        bench_postgres() as postgres,
+    ):
+        info["PostgreSQL"] = postgres.source
         model_50 = write_script(Path(tmp), "delay_50ms", 50)
         model_0 = write_script(Path(tmp), "delay_0ms", 0)
         with BenchServer(model=model_50) as server:
@@ -99,18 +105,24 @@ def run(sizes: Sizes, mode: str) -> Results:
             log("6. server throughput (SQLite)")
             sqlite = asyncio.run(_throughput(base_url, assistants.fast, sizes))
         throughput = [ThroughputRow("SQLite", cell) for cell in sqlite]
-        throughput += _postgres(os.environ.get(POSTGRES_ENV), model_50, model_0, sizes)
+        throughput += _postgres(postgres, model_50, model_0, sizes)
         log("7. retrieval")
         retrieved = retrieval.run(sizes, log)
         log("8. file uploads")
         uploaded = uploads.run(sizes, Path(tmp), log)
         in_process = process.run_all(
             sqlite_db=f"{tmp}/process.db",
-            postgres_url=os.environ.get(POSTGRES_ENV),
+            postgres_url=postgres.url,
+            postgres_note=postgres.note,
             model=model_0,
             workdir=Path(tmp),
             turns=sizes.process_turns,
             lengths=sizes.process_lengths,
+            workers=sizes.workers,
+            clients=sizes.workers_clients,
+            workers_turns=sizes.workers_turns,
+            workers_rounds=sizes.workers_rounds,
+            workers_idle_s=sizes.workers_idle_s,
             log=log,
         )
     info["load average at end"] = machine.load_now()

@@ -6,6 +6,7 @@ reads the SSE stream to its end. Server CPU per turn is the child's user+system 
 (``/proc/PID/task/*/schedstat``) spent during those turns, divided by the turns:
 no GIL shared with the client, no client work counted. Turns/s here is sequential (one
 turn at a time), so it is the inverse of a turn's latency, not a load test.
+On PostgreSQL, ``serve --workers 1/2/4`` also runs under concurrent load (``bench.workers``).
 
 The thread-length series runs one turn on existing threads of 10/100/1,000 earlier
 messages (seeded untimed), so it shows what a turn costs per earlier message.
@@ -14,22 +15,20 @@ messages (seeded untimed), so it shows what a turn costs per earlier message.
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from langchain_assistants.testing.cli_server import CliServer, start_cli_server
+from langchain_assistants.testing.cli_server import CliServer
 
+from . import workers as workers_rows
+from .child import process_cpu, server_process
 from .fixtures import TEXT_PROMPT
 from .markdown import table
-
-_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 
 @dataclass
@@ -49,37 +48,6 @@ class ProcessRow:
     @property
     def cpu_per_turn(self) -> float:
         return self.server_cpu / self.turns if self.turns else float("nan")
-
-
-def process_cpu(pid: int) -> float:
-    """CPU seconds the process's threads have run, in nanosecond resolution.
-
-    The sum of ``/proc/PID/task/*/schedstat`` (time on CPU per thread); falls back to
-    ``/proc/PID/stat`` utime+stime (clock ticks, 10 ms resolution) without schedstat.
-    """
-    total = 0
-    try:
-        for task in Path(f"/proc/{pid}/task").iterdir():
-            try:
-                total += int((task / "schedstat").read_text().split()[0])
-            except (FileNotFoundError, ProcessLookupError):  # a thread that just ended
-                continue
-        return total / 1e9
-    except OSError:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime
-
-
-@contextmanager
-def server_process(*, db: str, model: str, workdir: Path) -> Iterator[CliServer]:
-    """``serve`` on ``db`` without this shell's ``LANGCHAIN_ASSISTANTS_*`` settings."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LANGCHAIN_ASSISTANTS_")}
-    with start_cli_server(
-        *("--db", db, "--model", model, "--code-interpreter", "unsafe-local"),
-        log=workdir / "server-process.log",
-        env=env,
-    ) as server:
-        yield server
 
 
 def _stream(client: httpx.Client, path: str, body: dict[str, object]) -> None:
@@ -189,11 +157,13 @@ def measure(
 
 @dataclass
 class ProcessSection:
-    """Section 9's rows per database (``rows`` empty and ``note`` set when not run)."""
+    """Section 9's rows per database (``rows`` empty and ``note`` set when not run);
+    ``workers``: the ``serve --workers N`` rows (PostgreSQL only, None on SQLite)."""
 
     database: str
     rows: list[ProcessRow]
     note: str = ""
+    workers: list[workers_rows.WorkersRow] | None = None
 
 
 def run_all(
@@ -205,25 +175,47 @@ def run_all(
     turns: int,
     lengths: tuple[int, ...],
     log: Callable[[str], None],
+    postgres_note: str = "not run: no PostgreSQL",
+    workers: tuple[int, ...] = (),
+    clients: int = 8,
+    workers_turns: int = 0,
+    workers_rounds: int = 5,
+    workers_idle_s: float = 10.0,
 ) -> list[ProcessSection]:
-    """Section 9 on SQLite, and on PostgreSQL when ``postgres_url`` is given."""
+    """Section 9 on SQLite, and on PostgreSQL when ``postgres_url`` is given (else its rows
+    say ``postgres_note``), with the ``--workers`` rows for each count in ``workers``."""
     sections = []
     for database, db in (("SQLite", sqlite_db), ("PostgreSQL", postgres_url)):
+        postgres = database == "PostgreSQL"
         if db is None:
-            sections.append(ProcessSection(database, [], "not run: BENCH_POSTGRES_URL is not set"))
+            sections.append(ProcessSection(database, [], postgres_note, workers=[]))
             continue
         log(f"9. server in its own process ({database})")
         try:
             rows = measure(db=db, model=model, workdir=workdir, turns=turns, lengths=lengths)
         except (RuntimeError, httpx.HTTPError) as exc:
-            sections.append(ProcessSection(database, [], f"not run: {exc}"))
-            continue
-        sections.append(ProcessSection(database, rows))
+            rows, note = [], workers_rows.not_run(exc)
+        else:
+            note = ""
+        counted = None
+        if postgres:
+            log(f"9. serve --workers {'/'.join(map(str, workers))} ({database}, {clients} clients)")
+            counted = workers_rows.run(
+                db=db,
+                model=model,
+                workdir=workdir,
+                counts=workers,
+                clients=clients,
+                turns=workers_turns,
+                rounds=workers_rounds,
+                idle_s=workers_idle_s,
+            )
+        sections.append(ProcessSection(database, rows, note, workers=counted))
     return sections
 
 
 def section(sections: list[ProcessSection] | None) -> list[str]:
-    """The report's section 9."""
+    """The report's section 9: the one-at-a-time table, then the workers table."""
     lines = [
         "## 9. Server in its own process",
         "",
@@ -233,8 +225,7 @@ def section(sections: list[ProcessSection] | None) -> list[str]:
         "client work and no shared GIL is counted; turns/s is one turn at a time (1 / "
         "latency). *first run*: a thread of n earlier messages seeded (untimed), then its "
         "first run; *next run*: one untimed run first, then the measured one (the usual "
-        "case in a conversation: this process has read the thread before). Workers 1/2/4 "
-        "on PostgreSQL: not measured here (`serve --workers` is not in this branch).",
+        "case in a conversation: this process has read the thread before).",
         "",
     ]
     rows = []
@@ -253,4 +244,8 @@ def section(sections: list[ProcessSection] | None) -> list[str]:
                 )
             )
     header = ["database", "turn", "turns", "turns/s", "server CPU/turn (ms)", "note"]
-    return lines + table(header, rows) + [""]
+    lines += table(header, rows)
+    for part in sections or []:
+        if part.workers is not None:
+            lines += workers_rows.section(part.database, part.workers, part.note)
+    return [*lines, ""]

@@ -34,6 +34,14 @@ class Sizes:
     #: Section 9 (server in its own process): new-thread turns; turns per thread length.
     process_turns: int = 60
     process_lengths: tuple[int, ...] = (10, 100, 1000)
+    #: Section 9 on PostgreSQL: ``serve --workers N`` for each N, under concurrent clients.
+    workers: tuple[int, ...] = (1, 2, 4)
+    workers_clients: int = 8
+    #: Turns per worker count, in rounds that alternate between the worker counts.
+    workers_turns: int = 400
+    workers_rounds: int = 5
+    #: Seconds the workers' servers sit idle, measured (their background CPU).
+    workers_idle_s: float = 10.0
 
     def turns_each(self, clients: int, *, legacy: bool) -> int:
         """Turns each conversation runs back to back in a concurrency cell."""
@@ -67,4 +75,9 @@ QUICK = Sizes(
     upload_mib=(4, 16),
     process_turns=8,
     process_lengths=(10, 50),
+    workers=(1, 2),
+    workers_clients=4,
+    workers_turns=16,
+    workers_rounds=2,
+    workers_idle_s=1.0,
 )

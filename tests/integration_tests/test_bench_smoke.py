@@ -56,3 +56,19 @@ def test_quick_bench_writes_the_report(tmp_path: Path) -> None:
         assert f"| {column} |" in report or f"| {column} " in report
     assert "CPU count" in report and "python" in report and "platform" in report
     assert "Traceback" not in result.stderr
+    # The bench starts its own PostgreSQL (make install installs it): section 9 has the
+    # one-at-a-time rows and a `serve --workers N` row per quick worker count, measured.
+    section_9 = report.split("## 9. Server in its own process", 1)[1].split("\n## ", 1)[0]
+    assert "| PostgreSQL | new thread |" in section_9
+    assert "`serve --workers N` on PostgreSQL" in section_9
+    for workers in (1, 2):
+        rows = [
+            line
+            for line in section_9.splitlines()
+            if line.startswith(f"| PostgreSQL | {workers} |")
+        ]
+        assert len(rows) == 1, section_9
+        cells = [cell.strip() for cell in rows[0].strip("|").split("|")]
+        assert "not run" not in cells[-1] and "failed" not in cells[-1], rows[0]
+        assert int(cells[3]) > 0 and float(cells[5]) > 0  # turns done; CPU counted
+    assert "| PostgreSQL | 2 |" in section_9 and "workers " in section_9  # CPU by process
