@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -224,6 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .server.auth import KeyFileError
         from .server.engine.code_backends import code_backend
         from .server.engine.models import ModelUnavailableError
+        from .server.settings import configure_logging
         from .server.store import DatabaseUnavailableError, check_database
     except ImportError as exc:  # pragma: no cover - depends on the install
         hint = "pip install 'langchain-assistants[server]'"
@@ -248,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         code_timeout_seconds=args.code_timeout_seconds,
         code_memory_mb=args.code_memory_mb,
     )
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level)
     if args.workers > 1 and settings.database_url.startswith("sqlite"):
         return _fail(
             f"--workers {args.workers}: SQLite serves one process only; use --workers 1, or "
@@ -290,9 +290,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.workers > 1:
         # Each worker builds its own app (and engine) from the same settings; uvicorn binds
         # the socket once and the workers share it. They coordinate through the database.
-        from .server.settings import SERVE_SETTINGS_ENV, settings_to_environment
+        from .server.settings import (
+            SERVE_SETTINGS_ENV,
+            WORKER_LOG_LEVEL_ENV,
+            settings_to_environment,
+        )
 
         os.environ[SERVE_SETTINGS_ENV] = settings_to_environment(settings)
+        os.environ[WORKER_LOG_LEVEL_ENV] = args.log_level
         print(f"workers: {args.workers} processes on one PostgreSQL database", file=sys.stderr)
     uvicorn.run(
         "langchain_assistants.server.app:app_from_environment" if args.workers > 1 else app,

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
+import os
 import signal
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -28,7 +30,12 @@ from .retrieval import Retrieval, resolve_embeddings
 from .routes import router
 from .routes.common import Services
 from .routes.openapi import finish_openapi
-from .settings import ServerSettings, settings_from_environment
+from .settings import (
+    WORKER_LOG_LEVEL_ENV,
+    ServerSettings,
+    configure_logging,
+    settings_from_environment,
+)
 from .store import Store, StoreUnavailable
 from .store.blobs import BlobStore, DatabaseBlobStore, DirectoryBlobStore
 from .store.files import FileStore
@@ -186,4 +193,7 @@ def create_app(
 def app_from_environment() -> FastAPI:
     """The app of one ``serve --workers N`` worker process (a uvicorn app factory): the
     settings come from the parent process through the environment."""
-    return create_app(settings_from_environment())
+    configure_logging(os.environ.get(WORKER_LOG_LEVEL_ENV, "info"))
+    app = create_app(settings_from_environment())
+    gc.freeze()  # as ``serve`` does for one process (see cli.py)
+    return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -18,6 +19,15 @@ MODEL_ENV = "LANGCHAIN_ASSISTANTS_MODEL"
 ALLOWED_MODELS_ENV = "LANGCHAIN_ASSISTANTS_ALLOWED_MODELS"
 #: ``serve --workers N`` hands its settings to the worker processes in this variable.
 SERVE_SETTINGS_ENV = "LANGCHAIN_ASSISTANTS_SERVE_SETTINGS"
+#: ``serve --log-level`` for ``--workers`` processes (each configures its own logging).
+WORKER_LOG_LEVEL_ENV = "LANGCHAIN_ASSISTANTS_WORKER_LOG_LEVEL"
+
+
+def configure_logging(level: str) -> None:
+    """The server's log format at ``level`` (``serve`` and each of its worker processes)."""
+    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
+
+
 _PATH_FIELDS = ("api_keys_file", "sandbox_dir", "files_dir")
 DEFAULT_MAX_REQUEST_BYTES = 32 * 1024 * 1024
 # Where code_interpreter runs code: the local kernel sandbox (bubblewrap), E2B's remote

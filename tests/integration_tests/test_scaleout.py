@@ -273,6 +273,11 @@ def test_serve_workers_share_one_port_and_sqlite_refuses_them(
                 thread_id=thread.id, assistant_id=assistant.id, poll_interval_ms=20
             )
             assert run.status == "completed"
+        # Workers configure logging like one process does: the runs' INFO lines are there.
+        deadline = time.monotonic() + 30
+        while server.output().count(" completed thread=") < 6 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert server.output().count(" completed thread=") == 6, server.output(tail=2000)
 
 
 # -- the whole picture: 100 conversations on three processes, one killed mid-run -----------
