@@ -66,14 +66,11 @@ def section(results: Results) -> list[str]:
         f"{num(floor.statements_per_turn)} SQL statements in {num(floor.commits_per_turn)} "
         f"separate transactions (floor client) and {ms(floor.server_cpu_per_turn)} ms of "
         "server CPU at a 50 ms model; section 6 shows the server, not the client, caps "
-        "throughput. Each `Store` call (`server/store/repository.py`) opens its own ORM "
-        "session and transaction, and the engine (`server/engine/runner.py`) persists "
-        "every state change on its own: run in progress, step and message created, message "
-        "completed, step completed, the run's usage saved by `_loop` and then the run saved "
-        "again by `_finish`. On SQLite every write also queues behind `Store._write_lock`. "
-        "Batching a model turn's writes into one transaction, Core `insert`/`update` "
-        "instead of ORM `session.add`, and dropping the duplicate run save would cut most "
-        "of it.",
+        "throughput (in this section's shared process the client's GIL share is counted "
+        "too; section 9 has the server alone). What is left per turn: the statements "
+        "themselves (keyed Core statements, inline on SQLite: `server/store/statements.py`, "
+        "`server/store/sqlite_driver.py`), the HTTP/SSE stack (middlewares, a dozen SSE "
+        'frames) and the run\'s wire objects; see README "What a turn costs the server".',
     ]
     if len(lengths) >= 2:
         first, last = lengths[0].samples[FLOOR], lengths[-1].samples[FLOOR]
