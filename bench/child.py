@@ -91,3 +91,19 @@ def server_process(*, db: str, model: str, workdir: Path) -> Iterator[CliServer]
     name = "process-postgres" if db.startswith("postgres") else "process-sqlite"
     with start_server(db=db, model=model, workdir=workdir, name=name) as server:
         yield server
+
+
+class TurnRates:
+    """Turns/s and server CPU per turn of a row with ``turns``, ``seconds``, ``server_cpu``."""
+
+    turns: int
+    seconds: float
+    server_cpu: float
+
+    @property
+    def turns_per_s(self) -> float:
+        return self.turns / self.seconds if self.seconds > 0 else float("nan")
+
+    @property
+    def cpu_per_turn(self) -> float:
+        return self.server_cpu / self.turns if self.turns else float("nan")

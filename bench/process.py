@@ -26,13 +26,13 @@ import httpx
 from langchain_assistants.testing.cli_server import CliServer
 
 from . import workers as workers_rows
-from .child import process_cpu, server_process
+from .child import TurnRates, process_cpu, server_process
 from .fixtures import TEXT_PROMPT
 from .markdown import table
 
 
 @dataclass
-class ProcessRow:
+class ProcessRow(TurnRates):
     """One measurement: ``turns`` sequential turns, wall seconds, server CPU seconds."""
 
     label: str
@@ -40,14 +40,6 @@ class ProcessRow:
     seconds: float
     server_cpu: float
     note: str = ""
-
-    @property
-    def turns_per_s(self) -> float:
-        return self.turns / self.seconds if self.seconds > 0 else float("nan")
-
-    @property
-    def cpu_per_turn(self) -> float:
-        return self.server_cpu / self.turns if self.turns else float("nan")
 
 
 def _stream(client: httpx.Client, path: str, body: dict[str, object]) -> None:

@@ -22,7 +22,7 @@ import httpx
 
 from langchain_assistants.testing.cli_server import CliServer
 
-from .child import start_server, tree_cpu
+from .child import TurnRates, start_server, tree_cpu
 from .fixtures import TEXT_PROMPT
 from .markdown import table
 
@@ -31,7 +31,7 @@ _DIED = b"] died"  # uvicorn's supervisor: "Child process [PID] died" (then it s
 
 
 @dataclass
-class WorkersRow:
+class WorkersRow(TurnRates):
     """``turns`` concurrent turns on ``serve --workers N``; CPU summed over its processes."""
 
     workers: int
@@ -45,14 +45,6 @@ class WorkersRow:
     note: str = ""
     #: Server CPU per second while no request arrives (all processes: leases, sweeps).
     idle_cpu_per_s: float = float("nan")
-
-    @property
-    def turns_per_s(self) -> float:
-        return self.turns / self.seconds if self.seconds > 0 else float("nan")
-
-    @property
-    def cpu_per_turn(self) -> float:
-        return self.server_cpu / self.turns if self.turns else float("nan")
 
 
 async def _turn(http: httpx.AsyncClient, body: dict[str, object]) -> None:
