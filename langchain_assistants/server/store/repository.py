@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from ..wire import ACTIVE_RUN_STATUSES
+from . import json_codec
 from . import statements as sql
 from .liveness import ping_idle_connections
 from .schema import prepare_schema
@@ -146,6 +147,7 @@ class Store:
             # default (5 + 10 overflow) queues them under load. Several processes share
             # the server's max_connections (100 by default): 3 processes fit.
             kwargs |= {"pool_size": 10, "max_overflow": 20}
+        kwargs |= {"json_serializer": json_codec.dumps, "json_deserializer": json_codec.loads}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
