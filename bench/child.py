@@ -72,6 +72,21 @@ def tree_cpu(pid: int) -> dict[int, float]:
     return cpu
 
 
+def context_switches(pid: int) -> tuple[int, int]:
+    """``(voluntary, involuntary)`` context switches of ``pid`` and its living descendants
+    (``/proc/PID/status``): involuntary ones are preemptions, the scheduler taking the CPU
+    from a process that still had work."""
+    voluntary = involuntary = 0
+    for member in process_tree(pid):
+        with contextlib.suppress(OSError, IndexError, ValueError):  # a process that just ended
+            for line in Path(f"/proc/{member}/status").read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    voluntary += int(line.split()[1])
+                elif line.startswith("nonvoluntary_ctxt_switches:"):
+                    involuntary += int(line.split()[1])
+    return voluntary, involuntary
+
+
 def start_server(
     *, db: str, model: str, workdir: Path, name: str, extra: tuple[str, ...] = ()
 ) -> CliServer:

@@ -7,6 +7,12 @@ new connection, so the kernel spreads the turns over the workers (uvicorn's work
 one listening socket) as a load balancer would. Server CPU is summed over all the
 server's processes: the uvicorn master and every worker (``bench.child.tree_cpu``).
 The servers for all worker counts run at once and take turns in rounds (see ``run``).
+
+A process's CPU per turn depends on its own load: a busy event loop serves many turns
+per pass and stays warm, so one process at 170 turns/s spends less per turn than at 40.
+N workers sharing a load each carry 1/N of it, so each row is also set against the
+1-worker server driven at that per-worker rate (an open loop, ``_drive_at_rate``): the
+cost of a lighter load per process, apart from any cost of there being several.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import httpx
 
 from langchain_assistants.testing.cli_server import CliServer
 
-from .child import TurnRates, start_server, tree_cpu
+from .child import TurnRates, context_switches, start_server, tree_cpu
 from .fixtures import TEXT_PROMPT
 from .markdown import table
 
@@ -45,6 +51,10 @@ class WorkersRow(TurnRates):
     note: str = ""
     #: Server CPU per second while no request arrives (all processes: leases, sweeps).
     idle_cpu_per_s: float = float("nan")
+    #: Involuntary context switches (preemptions) of the server's processes per turn.
+    preempted_per_turn: float = float("nan")
+    #: CPU per turn of the 1-worker server driven at this row's turns/s per worker.
+    same_load_cpu_per_turn: float = float("nan")
 
 
 async def _turn(http: httpx.AsyncClient, body: dict[str, object]) -> None:
@@ -84,6 +94,34 @@ async def _drive(
         return time.perf_counter() - start, failures
 
 
+async def _drive_at_rate(
+    base_url: str, body: dict[str, object], rate: float, turns: int
+) -> tuple[float, list[str]]:
+    """Start a turn every ``1/rate`` seconds, whether or not the earlier ones ended (an
+    open loop: the offered load is fixed); wall seconds and errors."""
+    failures: list[str] = []
+    async with httpx.AsyncClient(
+        base_url=base_url,
+        headers={"Authorization": "Bearer bench", "OpenAI-Beta": "assistants=v2"},
+        timeout=60.0,
+        limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
+    ) as http:
+
+        async def one() -> None:
+            try:
+                await _turn(http, body)
+            except (httpx.HTTPError, RuntimeError) as exc:
+                failures.append(f"{type(exc).__name__}: {exc}")
+
+        start = time.perf_counter()
+        started = []
+        for index in range(turns):
+            await asyncio.sleep(max(0.0, start + index / rate - time.perf_counter()))
+            started.append(asyncio.create_task(one()))
+        await asyncio.gather(*started)
+        return time.perf_counter() - start, failures
+
+
 def _wait_for_workers(server: CliServer, workers: int, timeout: float = 120.0) -> None:
     """Wait until every worker has logged the end of its start-up (requests queue before)."""
     deadline = time.monotonic() + timeout
@@ -112,6 +150,9 @@ class _Target:
         self.roles: dict[int, str] = {}
         self.body: dict[str, object] = {}
         self.idle_cpu_per_s = float("nan")
+        self.preempted = 0
+        #: 1-worker server only: (turns, CPU) at each other row's per-worker rate.
+        self.at_rate: dict[int, tuple[int, float]] = {}
 
     def prepare(self, model: str, clients: int, warm_turns: int) -> None:
         """Wait for every worker, create the assistant, warm every worker up (untimed)."""
@@ -132,9 +173,10 @@ class _Target:
     def batch(self, clients: int, turns: int) -> None:
         """Time ``turns`` turns and add their wall time and every process's CPU."""
         pid = self.server.pid
-        before = tree_cpu(pid)
+        before, switched = tree_cpu(pid), context_switches(pid)[1]
         seconds, failures = asyncio.run(_drive(self.server.base_url, self.body, clients, turns))
         after = tree_cpu(pid)
+        self.preempted += context_switches(pid)[1] - switched
         # A process that started during the turns counts from zero; one that ended is missing.
         for member, cpu in after.items():
             self.cpu[member] = self.cpu.get(member, 0.0) + cpu - before.get(member, 0.0)
@@ -142,6 +184,15 @@ class _Target:
         self.seconds += seconds
         self.turns += turns - len(failures)
         self.failures += failures
+
+    def batch_at_rate(self, workers: int, rate: float, turns: int) -> None:
+        """Time ``turns`` turns offered at ``rate`` turns/s (the load of one of ``workers``
+        workers) and add their count and CPU to ``at_rate[workers]``."""
+        before = sum(tree_cpu(self.server.pid).values())
+        _, failures = asyncio.run(_drive_at_rate(self.server.base_url, self.body, rate, turns))
+        cpu = sum(tree_cpu(self.server.pid).values()) - before
+        done, spent = self.at_rate.get(workers, (0, 0.0))
+        self.at_rate[workers] = (done + turns - len(failures), spent + cpu)
 
     def row(self, clients: int) -> WorkersRow:
         by_process = sorted(
@@ -168,6 +219,7 @@ class _Target:
             failed=len(self.failures),
             note="; ".join(notes),
             idle_cpu_per_s=self.idle_cpu_per_s,
+            preempted_per_turn=self.preempted / self.turns if self.turns else float("nan"),
         )
 
 
@@ -278,11 +330,29 @@ def run(
         for _ in range(rounds):
             for target in targets:
                 target.batch(clients, batch)
+        _same_load(targets, rounds, batch)
     finally:
         for target in targets:
             target.server.stop()
     rows.update((target.workers, target.row(clients)) for target in targets)
+    single = next((target for target in targets if target.workers == 1), None)
+    for workers, (done, cpu) in single.at_rate.items() if single else []:
+        if done and workers in rows:
+            rows[workers].same_load_cpu_per_turn = cpu / done
     return [rows[workers] for workers in counts]
+
+
+def _same_load(targets: list[_Target], rounds: int, turns: int) -> None:
+    """Drive the 1-worker server at each other row's measured turns/s per worker, in
+    rounds (one batch per rate each), as the baseline of the same load per process."""
+    single = next((target for target in targets if target.workers == 1), None)
+    others = [target for target in targets if target.workers > 1 and target.turns]
+    if single is None:
+        return
+    for _ in range(rounds):
+        for target in others:
+            rate = target.turns / target.seconds / target.workers
+            single.batch_at_rate(target.workers, rate, turns)
 
 
 def section(database: str, rows: list[WorkersRow], not_run: str) -> list[str]:
@@ -302,18 +372,28 @@ def section(database: str, rows: list[WorkersRow], not_run: str) -> list[str]:
         "server CPU*: the server's CPU per second, all processes, with no requests (leases, "
         "sweeps), measured before the turns. "
         "`--workers 1` is one process, as plain `serve`. The client runs on the same "
-        "machine: turns/s cannot scale past its cores.",
+        "machine: turns/s cannot scale past its cores. *Preempted/turn*: involuntary "
+        "context switches of the server's processes per turn (the scheduler taking a CPU "
+        "from a process that still had work). *Same load per worker*: the 1-worker server "
+        "driven at this row's turns/s divided by its workers (a turn started every 1/rate "
+        "s), measured after the rounds, in rounds of its own: the CPU per turn one process "
+        "spends at the load each of these workers carries, and this row's CPU per turn "
+        "over it.",
         "",
     ]
     base = next((row for row in rows if row.workers == 1 and row.turns), None)
     cells: list[tuple[str, ...]] = []
     for row in rows:
         if not row.turns:
-            cells.append(
-                (database, str(row.workers), str(row.clients), "0", "-", "-", "-", "-", row.note)
-            )
+            cells.append((database, str(row.workers), str(row.clients), "0", *"-" * 7, row.note))
             continue
         versus = "-" if base is None else f"{row.cpu_per_turn / base.cpu_per_turn:.2f}"
+        same = row.same_load_cpu_per_turn
+        same_cells = (
+            ("-", "-")
+            if math.isnan(same)
+            else (f"{same * 1000:.1f}", f"{row.cpu_per_turn / same:.2f}")
+        )
         note = "; ".join(part for part in (row.note, shares(row)) if part)
         cells.append(
             (
@@ -325,11 +405,13 @@ def section(database: str, rows: list[WorkersRow], not_run: str) -> list[str]:
                 f"{row.cpu_per_turn * 1000:.1f}",
                 versus,
                 "-" if math.isnan(row.idle_cpu_per_s) else f"{row.idle_cpu_per_s * 1000:.1f}",
+                "-" if math.isnan(row.preempted_per_turn) else f"{row.preempted_per_turn:.1f}",
+                *same_cells,
                 note,
             )
         )
     if not rows:
-        cells.append((database, "-", "-", "-", "-", "-", "-", "-", not_run or "not run"))
+        cells.append((database, *"-" * 10, not_run or "not run"))
     header = [
         "database",
         "workers",
@@ -339,6 +421,9 @@ def section(database: str, rows: list[WorkersRow], not_run: str) -> list[str]:
         "server CPU/turn (ms)",
         "vs 1 worker",
         "idle server CPU (ms/s)",
+        "preempted/turn",
+        "same load per worker: 1 worker's CPU/turn (ms)",
+        "vs same load",
         "note",
     ]
     return lines + table(header, cells)

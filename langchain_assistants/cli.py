@@ -14,6 +14,8 @@ from pathlib import Path
 CODE_INTERPRETER_MODES = ("sandbox", "e2b", "unsafe-local")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 ACCESS_LOG_CHOICES = ("quiet", "full", "off")
+#: The event loop of ``--workers`` processes (uvicorn's ``loop`` setting, an import string).
+WORKER_LOOP = "langchain_assistants.server.event_loop:new_event_loop"
 
 
 def _positive_int(text: str) -> int:
@@ -303,6 +305,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "langchain_assistants.server.app:app_from_environment" if args.workers > 1 else app,
         factory=args.workers > 1,
         workers=args.workers if args.workers > 1 else None,
+        # One worker, not all, woken per new connection (see server/event_loop.py).
+        loop=WORKER_LOOP if args.workers > 1 else "auto",
         host=args.host,
         port=args.port,
         log_level=args.log_level,

@@ -124,9 +124,10 @@ class RunLoop:
         self, run: dict[str, Any], model: BaseChatModel, recorder: RunRecorder, state: RunState
     ) -> _Execution:
         code_files = self.code_files.scoped(recorder.project)  # the run's project's files
-        async with recorder.batch():  # the run's reads in one transaction
-            history = await self.history.scoped(recorder.project).load(run)
-            note = await code_files.tool_note(run, history.messages)
+        # No transaction around these reads: each is consistent by itself, the history
+        # copes with a change between its reads, and the thread is locked meanwhile.
+        history = await self.history.scoped(recorder.project).load(run)
+        note = await code_files.tool_note(run, history.messages)
         # Outside the transaction: image bytes may be large (no reads without image files).
         images = await image_urls(code_files.files, history.messages) if history.image_ids else {}
         tools = model_tools(run["tools"], code_interpreter_note=note)

@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from collections.abc import Sequence
 from typing import Any
 
 from openai.types.beta.threads import Run
@@ -27,10 +28,10 @@ from openai.types.beta.threads.runs import RunStep
 from ..errors import bad_request
 from ..retrieval import Retrieval
 from ..settings import ServerSettings
-from ..store import Kind, Store, StoreUnavailable
+from ..store import Insert, Kind, Store, StoreUnavailable
 from ..store import leases as run_leases
 from ..store.files import FileStore
-from ..store.locks import Insert, insert_unless_locked
+from ..store.locks import insert_unless_locked
 from ..wire import ACTIVE_RUN_STATUSES, checked, now
 from .code_files import CodeFiles
 from .code_interpreter import CodeInterpreter
@@ -348,13 +349,15 @@ class RunEngine:
         messages: list[dict[str, Any]],
         *,
         tool_state: dict[str, Any] | None = None,
-        new_thread: bool = False,
+        new_thread: Sequence[Insert] = (),
     ) -> None:
         """Store a queued run (after its additional messages) claimed by this process;
-        ``start(run)`` then executes it here. ``new_thread``: this request created the
-        thread, so it cannot be locked."""
+        ``start(run)`` then executes it here. ``new_thread``: the rows of a thread this
+        request creates (the thread and its messages), inserted first in the same
+        transaction; such a thread cannot be locked, so nothing is checked."""
         thread_id = run["thread_id"]
-        rows: list[Insert] = [(Kind.message, m, {"thread_id": thread_id}) for m in messages]
+        rows: list[Insert] = [*new_thread]
+        rows += [(Kind.message, m, {"thread_id": thread_id}) for m in messages]
         columns = {
             "thread_id": thread_id,
             "status": run["status"],
@@ -367,7 +370,7 @@ class RunEngine:
         }
         rows.append((Kind.run, run, columns))
         await self.insert_unlocked(
-            store, thread_id, rows, adding_message=False, new_thread=new_thread
+            store, thread_id, rows, adding_message=False, new_thread=bool(new_thread)
         )
 
     # -- events and object updates -------------------------------------------------------
@@ -550,15 +553,16 @@ class RunEngine:
             log_run_start(run)
         try:
             # What the run creates belongs to the project of the run (kept on its row).
-            async with self.store.batch():  # one transaction to start
-                state = await self.store.engine_state(run_id)
-                if state is None:  # deleted with its thread before it started
-                    self.recorder.close(run_id)
-                    return
-                recorder = self.recorder.for_project(state.project)
-                run = await self._transition(
-                    run, "in_progress", started_at=run.get("started_at") or now()
-                )
+            # Two statements, each its own transaction (on PostgreSQL one batch would
+            # cost two more round trips than it saves).
+            state = await self.store.engine_state(run_id)
+            if state is None:  # deleted with its thread before it started
+                self.recorder.close(run_id)
+                return
+            recorder = self.recorder.for_project(state.project)
+            run = await self._transition(
+                run, "in_progress", started_at=run.get("started_at") or now()
+            )
             await self.loop.execute(run, recorder, state)
         except (asyncio.CancelledError, RunStopped):
             if run_id in self._lost:  # another process finished it: nothing to write

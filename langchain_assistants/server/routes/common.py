@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import Depends, Query, Request
-from sse_starlette import EventSourceResponse
+from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from ..auth import request_project
 from ..engine.events import Event
@@ -138,6 +138,33 @@ SHUTDOWN_GRACE_SECONDS = 2.0
 _SHUTDOWN = Event("shutdown", {})
 
 
+def _frame(name: str, data: str) -> bytes:
+    return ServerSentEvent(data, event=name, sep=EventSourceResponse.DEFAULT_SEPARATOR).encode()
+
+
+async def coalesced_frames(
+    queue: asyncio.Queue[Any], first: Iterable[Event] = ()
+) -> AsyncIterator[bytes]:
+    """The encoded events of ``queue`` until ``None`` (then ``done``) or the shutdown
+    marker (then ``error`` and ``done``), ``first`` before them. The events already
+    waiting go out together, in one write: a turn's events come in bursts (a commit
+    announces several), and each write wakes the client."""
+    chunk = [_frame(event.name, json.dumps(event.data)) for event in first]
+    while True:
+        if chunk and queue.empty():
+            yield b"".join(chunk)
+            chunk = []
+        event = queue.get_nowait() if chunk else await queue.get()
+        if event is None:
+            break
+        if event is _SHUTDOWN:
+            chunk.append(_frame("error", json.dumps(SHUTTING_DOWN)))
+            break
+        chunk.append(_frame(event.name, json.dumps(event.data)))
+    chunk.append(_frame("done", "[DONE]"))
+    yield b"".join(chunk)
+
+
 def event_stream(
     svc: Services, run_id: str, queue: Any, first: Iterable[Event] = ()
 ) -> EventSourceResponse:
@@ -152,17 +179,11 @@ def event_stream(
         await shutdown.wait()
         queue.put_nowait(_SHUTDOWN)
 
-    async def frames() -> AsyncIterator[dict[str, str]]:
+    async def frames() -> AsyncIterator[bytes]:
         watcher = asyncio.ensure_future(farewell_on_shutdown())
         try:
-            for event in first:
-                yield {"event": event.name, "data": json.dumps(event.data)}
-            while (event := await queue.get()) is not None:
-                if event is _SHUTDOWN:
-                    yield {"event": "error", "data": json.dumps(SHUTTING_DOWN)}
-                    break
-                yield {"event": event.name, "data": json.dumps(event.data)}
-            yield {"event": "done", "data": "[DONE]"}
+            async for chunk in coalesced_frames(queue, first):
+                yield chunk
         finally:
             watcher.cancel()
             svc.engine.bus.unsubscribe(run_id, queue)

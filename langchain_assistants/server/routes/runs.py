@@ -4,6 +4,7 @@ polling helpers wait milliseconds, not a second."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import APIRouter
@@ -12,7 +13,7 @@ from openai.types.beta.threads import Run
 
 from ..engine.events import Event
 from ..schemas import MessageCreate, MetadataUpdate, RunCreate, RunOptions, SubmitToolOutputs
-from ..store import Kind
+from ..store import Insert, Kind
 from ..wire import checked, run_object, user_message
 from .allowed_models import check_run_model
 from .common import (
@@ -49,11 +50,11 @@ async def launch_run(
     first_events: list[Event] | None = None,
     include: list[str] = (),  # type: ignore[assignment]
     assistant: dict[str, Any] | None = None,
-    new_thread: bool = False,
+    new_thread: Sequence[Insert] = (),
 ) -> Response:
     """Create a queued run on an unlocked thread and start it; stream it if asked.
     ``assistant``: the run's assistant if the caller read it already; ``new_thread``: the
-    caller created the thread in this request, so it cannot be locked."""
+    rows of the thread this request creates, stored with the run (nothing to check)."""
     assistant = assistant or await fetch(svc, Kind.assistant, body.assistant_id)
     check_run_model(svc, assistant, body)
     searchable = searchable_files(additional_messages)

@@ -11,7 +11,7 @@ from openai.types.beta.threads import Run
 
 from ..engine.events import Event
 from ..schemas import ThreadCreate, ThreadCreateAndRun, ThreadUpdate
-from ..store import Kind
+from ..store import Insert, Kind
 from ..wire import checked, deleted_object, thread_object, user_message
 from .allowed_models import check_run_model
 from .common import Services, Svc, fetch
@@ -25,25 +25,29 @@ router = APIRouter(prefix="/threads", tags=["threads"])
 
 async def new_thread(
     svc: Services, body: ThreadCreate, tool_resources: Any = None, *, param: str = ""
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], list[Insert]]:
+    """A new thread from ``body`` and the rows that store it with its messages (the caller
+    inserts them, in one transaction with whatever else the request creates)."""
     await check_tool_resources(svc, body.tool_resources, f"{param}tool_resources")
     await check_messages(svc, body.messages, f"{param}messages")
     searchable = searchable_files(body.messages or [])
     resources = await resolve_tool_resources(svc, body.tool_resources or tool_resources, "thread")
     thread = thread_object(metadata=body.metadata, tool_resources=resources)
-    await svc.store.insert(Kind.thread, thread)
-    thread = await add_to_thread_store(svc, thread, searchable)
-    if body.messages:
-        await svc.store.insert_many(
-            Kind.message,
-            [(user_message(thread["id"], m), {"thread_id": thread["id"]}) for m in body.messages],
-        )
-    return thread
+    thread = await add_to_thread_store(svc, thread, searchable, stored=False)
+    thread_id = thread["id"]
+    rows: list[Insert] = [(Kind.thread, thread, {})]
+    rows += [
+        (Kind.message, user_message(thread_id, m), {"thread_id": thread_id})
+        for m in body.messages or []
+    ]
+    return thread, rows
 
 
 @router.post("", **documented(Thread, by_id=False, body=True))
 async def create_thread(svc: Svc, body: ThreadCreate | None = None) -> dict[str, Any]:
-    return await new_thread(svc, body or ThreadCreate())
+    thread, rows = await new_thread(svc, body or ThreadCreate())
+    await svc.store.insert_rows(rows)
+    return thread
 
 
 # Registered before "/{thread_id}" so that "runs" is not taken for a thread id.
@@ -53,12 +57,13 @@ async def create_thread_and_run(body: ThreadCreateAndRun, svc: Svc) -> Response:
     # Checked before the thread is made, so a refused model leaves no thread behind.
     check_run_model(svc, assistant, body)
     await check_tool_resources(svc, body.tool_resources)
-    thread = await new_thread(
+    thread, rows = await new_thread(
         svc, body.thread or ThreadCreate(), body.tool_resources, param="thread."
     )
     created = [Event("thread.created", thread)]
+    # The thread, its messages and the run: one transaction.
     return await launch_run(
-        svc, thread["id"], body, first_events=created, assistant=assistant, new_thread=True
+        svc, thread["id"], body, first_events=created, assistant=assistant, new_thread=rows
     )
 
 

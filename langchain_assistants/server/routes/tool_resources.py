@@ -99,12 +99,13 @@ def searchable_files(messages: Sequence[MessageCreate]) -> list[str]:
 
 
 async def add_to_thread_store(
-    svc: Services, thread: dict[str, Any], file_ids: Sequence[str]
+    svc: Services, thread: dict[str, Any], file_ids: Sequence[str], *, stored: bool = True
 ) -> dict[str, Any]:
     """Add files to the thread's vector store; return the thread.
 
     The store is created on demand, and again if the thread's store was deleted meanwhile
-    (the thread then names the new one)."""
+    (the thread then names the new one, saved unless ``stored`` is False: a thread not
+    inserted yet)."""
     if not file_ids:
         return thread
     retrieval = svc.retrieval
@@ -119,7 +120,8 @@ async def add_to_thread_store(
     )
     resources["file_search"] = {"vector_store_ids": [created["id"]]}
     thread = checked(Thread, {**thread, "tool_resources": resources})
-    await svc.store.save(Kind.thread, thread)
+    if stored:
+        await svc.store.save(Kind.thread, thread)
     return thread
 
 

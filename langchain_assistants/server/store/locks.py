@@ -17,8 +17,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from ..wire import ACTIVE_RUN_STATUSES
-from .repository import Kind, Store
-from .statements import insert_row
+from .repository import Insert, Store
 from .tables import RunRow, ThreadRow
 
 _LOCK_THREAD = select(ThreadRow.id).where(ThreadRow.id == bindparam("thread_id")).with_for_update()
@@ -29,25 +28,22 @@ _ACTIVE_RUN = (
     .limit(1)
 )
 
-#: ``(kind, wire object, extra columns)`` of one row to insert.
-Insert = tuple[Kind, dict[str, Any], dict[str, Any]]
-
 
 async def insert_unless_locked(
     store: Store, thread_id: str, rows: Sequence[Insert], *, new_thread: bool = False
 ) -> dict[str, Any] | None:
     """Insert ``rows`` (in order) if no run of the thread is active; else insert nothing and
-    return the active run that locks it. ``new_thread``: the caller created the thread in
-    this request (nobody else knows its id yet), so there is nothing to check."""
+    return the active run that locks it. ``new_thread``: the caller creates the thread in
+    this request (nobody else knows its id yet; its row may be among ``rows``), so there
+    is nothing to check."""
     try:
-        async with store.connection(write=True) as c:
+        async with store.connection(write=True, single=new_thread and len(rows) == 1) as c:
             if not new_thread:
                 await c.execute(_LOCK_THREAD, {"thread_id": thread_id})
                 active = await c.scalar(_ACTIVE_RUN, {"thread_id": thread_id})
                 if active is not None:
                     return dict(active)
-            for kind, data, columns in rows:  # one by one: ``seq`` keeps their order
-                await c.execute(insert_row(kind.table), store.row_values(kind, data, columns))
+            await store.insert_on(c, rows)
             return None
     except IntegrityError:
         # Only the one-active-run index can refuse these rows (ids are fresh).

@@ -3,6 +3,10 @@
 SQLite allows one writer at a time, so on SQLite every write takes an in-process lock
 instead of failing with "database is locked"; PostgreSQL writes run concurrently.
 
+A read or write that is one statement runs outside a transaction on PostgreSQL
+(autocommit: one statement is atomic by itself), which saves the ``BEGIN`` and ``COMMIT``
+round trips that were half of a turn's trips to the database.
+
 When the database itself fails (unreachable, restarted, read-only, disk full) every call
 raises :class:`StoreUnavailable`; the app answers 503. Connections recover on their own
 once it is back: pooled ones are pinged before use, broken SQLite ones are discarded.
@@ -18,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import enum
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -82,6 +86,10 @@ class Kind(enum.Enum):
     @property
     def label(self) -> str:
         return self.value[1]
+
+
+#: ``(kind, wire object, extra columns)`` of one row to insert.
+Insert = tuple[Kind, dict[str, Any], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,10 @@ class Store:
             event.listen(self.engine.sync_engine, "connect", load_sqlite_vec)
         # The store's own statements are small and keyed: on SQLite they run inline.
         self._keyed = self.engine.execution_options(**{INLINE: True})
+        # One statement needs no transaction around it on PostgreSQL (see the module doc).
+        self._autocommit = (
+            None if self.is_sqlite else self._keyed.execution_options(isolation_level="AUTOCOMMIT")
+        )
         self._sessions = async_sessionmaker(self._keyed, expire_on_commit=False)
         self._other_sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Single writer on SQLite; on an in-memory database the one connection is shared,
@@ -273,14 +285,19 @@ class Store:
                 yield session
 
     @asynccontextmanager
-    async def _conn(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
+    async def _conn(self, *, write: bool, single: bool = False) -> AsyncIterator[AsyncConnection]:
         """A connection in a transaction for the store's own Core statements: the open
-        batch's, else a new one committed at the end of the block."""
+        batch's, else a new one committed at the end of the block. ``single``: the block
+        runs one statement, which on PostgreSQL then runs in autocommit (no transaction)."""
         batch = self._batch()
         if batch is not None:
             if batch.connection is None:
                 batch.connection = await batch.session.connection()
             yield batch.connection
+            return
+        if single and self._autocommit is not None:
+            async with self._outage_as_unavailable(), self._autocommit.begin() as conn:
+                yield conn
             return
         lock = self._lock(write)
         async with self._outage_as_unavailable():
@@ -300,10 +317,13 @@ class Store:
         async with self._transaction(write=write, sessions=self._other_sessions) as session:
             yield session
 
-    def connection(self, *, write: bool) -> AbstractAsyncContextManager[AsyncConnection]:
+    def connection(
+        self, *, write: bool, single: bool = False
+    ) -> AbstractAsyncContextManager[AsyncConnection]:
         """A connection for keyed Core statements (as the store's own), in the open
-        batch's transaction if there is one; on SQLite they run inline (``sqlite_driver``)."""
-        return self._conn(write=write)
+        batch's transaction if there is one; on SQLite they run inline (``sqlite_driver``).
+        ``single``: the caller runs one statement only (no transaction on PostgreSQL)."""
+        return self._conn(write=write, single=single)
 
     def session(self, *, write: bool) -> AbstractAsyncContextManager[AsyncSession]:
         """An ORM session for stores built on this one (blobs, files, retrieval), unscoped
@@ -321,27 +341,30 @@ class Store:
         return {sql.ID: object_id, sql.PROJECT: self.project}
 
     async def insert(self, kind: Kind, data: dict[str, Any], **columns: Any) -> None:
-        async with self._conn(write=True) as c:
-            await c.execute(sql.insert_row(kind.table), self.row_values(kind, data, columns))
+        await self.insert_rows([(kind, data, columns)])
 
-    async def insert_many(
-        self, kind: Kind, rows: list[tuple[dict[str, Any], dict[str, Any]]]
-    ) -> None:
-        """Insert several ``(data, columns)`` rows in one transaction, in order."""
-        async with self._conn(write=True) as c:
-            for data, columns in rows:  # one by one: ``seq`` keeps their order
-                await c.execute(sql.insert_row(kind.table), self.row_values(kind, data, columns))
+    async def insert_rows(self, rows: Sequence[Insert]) -> None:
+        """Insert rows (of any kinds) in one transaction, in order."""
+        async with self._conn(write=True, single=len(rows) == 1) as c:
+            await self.insert_on(c, rows)
+
+    async def insert_on(self, connection: AsyncConnection, rows: Sequence[Insert]) -> None:
+        """Insert rows on ``connection``, in its transaction, in order."""
+        for kind, data, columns in rows:  # one by one: ``seq`` keeps their order
+            await connection.execute(
+                sql.insert_row(kind.table), self.row_values(kind, data, columns)
+            )
 
     async def get(self, kind: Kind, object_id: str) -> dict[str, Any] | None:
         statement = sql.data_by_id(kind.table, self.project is not None)
-        async with self._conn(write=False) as c:
+        async with self._conn(write=False, single=True) as c:
             row = await c.scalar(statement, self._keys(object_id))
             return dict(row) if row is not None else None
 
     async def project_of(self, kind: Kind, object_id: str) -> str | None:
         """The project an object belongs to (None if it does not exist)."""
         table = kind.table
-        async with self._conn(write=False) as c:
+        async with self._conn(write=False, single=True) as c:
             project = await c.scalar(
                 select(table.project).where(table.id == object_id, *self._mine(table))
             )
@@ -350,12 +373,12 @@ class Store:
     async def save(self, kind: Kind, data: dict[str, Any], **columns: Any) -> None:
         """Replace an object's data (and any extra columns)."""
         statement = sql.update_by_id(kind.table, self.project is not None)
-        async with self._conn(write=True) as c:
+        async with self._conn(write=True, single=True) as c:
             await c.execute(statement, {**self._keys(data["id"]), "data": data, **columns})
 
     async def delete(self, kind: Kind, object_id: str) -> bool:
         table = kind.table
-        async with self._conn(write=True) as c:
+        async with self._conn(write=True, single=True) as c:
             result = await c.execute(
                 delete(core(table)).where(table.id == object_id, *self._mine(table))
             )
@@ -442,7 +465,7 @@ class Store:
         if after is not None:
             seq = select(MessageRow.seq).where(MessageRow.id == after).scalar_subquery()
             query = query.where(MessageRow.seq > seq)
-        async with self._conn(write=False) as s:
+        async with self._conn(write=False, single=True) as s:
             if last is None:
                 rows = list((await s.scalars(query.order_by(MessageRow.seq.asc()))).all())
             else:
@@ -463,7 +486,7 @@ class Store:
         query = (
             select(count, MessageRow.id).where(*clauses).order_by(MessageRow.seq.desc()).limit(1)
         )
-        async with self._conn(write=False) as s:
+        async with self._conn(write=False, single=True) as s:
             row = (await s.execute(query)).first()
         return (int(row[0]), str(row[1])) if row else (0, None)
 
@@ -471,7 +494,7 @@ class Store:
 
     async def active_run(self, thread_id: str) -> dict[str, Any] | None:
         """The run that locks this thread, if any."""
-        async with self._conn(write=False) as s:
+        async with self._conn(write=False, single=True) as s:
             row = await s.scalar(
                 select(RunRow.data)
                 .where(
@@ -485,7 +508,7 @@ class Store:
             return dict(row) if row is not None else None
 
     async def active_runs(self, *, expired_before: int | None = None) -> list[dict[str, Any]]:
-        async with self._conn(write=False) as s:
+        async with self._conn(write=False, single=True) as s:
             query = select(RunRow.data).where(
                 RunRow.status.in_(ACTIVE_RUN_STATUSES), *self._mine(RunRow)
             )
@@ -497,7 +520,7 @@ class Store:
         """What the engine keeps of a run besides its wire object, in one read; None if
         the run does not exist (deleted with its thread)."""
         statement = sql.run_state(self.project is not None)
-        async with self._conn(write=False) as c:
+        async with self._conn(write=False, single=True) as c:
             row = (await c.execute(statement, self._keys(run_id))).first()
         if row is None:
             return None
@@ -546,7 +569,7 @@ class Store:
             values["tool_state"] = tool_state
         stopping = run["status"] in sql.STOPPED_RUN_STATUSES
         statement = sql.save_run(self.project is not None, stopping, self.is_sqlite)
-        async with self._conn(write=True) as c:
+        async with self._conn(write=True, single=True) as c:
             stored = (await c.execute(statement, values)).scalar()
             return dict(stored) if stored is not None else None
 
@@ -568,7 +591,7 @@ class Store:
             return run
 
     async def open_steps(self, run_id: str) -> list[dict[str, Any]]:
-        async with self._conn(write=False) as s:
+        async with self._conn(write=False, single=True) as s:
             rows = (
                 await s.scalars(
                     select(StepRow.data)
@@ -579,7 +602,7 @@ class Store:
             return [dict(r) for r in rows if r["status"] == "in_progress"]
 
     async def open_messages(self, run_id: str) -> list[dict[str, Any]]:
-        async with self._conn(write=False) as s:
+        async with self._conn(write=False, single=True) as s:
             rows = (
                 await s.scalars(
                     select(MessageRow.data)
