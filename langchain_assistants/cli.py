@@ -135,6 +135,15 @@ def _parser() -> argparse.ArgumentParser:
         "see README 'Scale-out'",
     )
     serve.add_argument(
+        "--worker-healthcheck-seconds",
+        type=_positive_int,
+        default=30,
+        metavar="SECONDS",
+        help="with --workers: uvicorn replaces a worker that does not answer its ping for "
+        "this long (default 30; uvicorn's own 5 killed workers still importing on a busy "
+        "machine)",
+    )
+    serve.add_argument(
         "--log-level",
         default="info",
         choices=LOG_LEVELS,
@@ -305,6 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "langchain_assistants.server.app:app_from_environment" if args.workers > 1 else app,
         factory=args.workers > 1,
         workers=args.workers if args.workers > 1 else None,
+        timeout_worker_healthcheck=args.worker_healthcheck_seconds,
         # One worker, not all, woken per new connection (see server/event_loop.py).
         loop=WORKER_LOOP if args.workers > 1 else "auto",
         host=args.host,

@@ -258,7 +258,8 @@ def test_serve_workers_share_one_port_and_sqlite_refuses_them(
     assert refused.returncode == 2
     assert refused.stderr.count("\n") == 1 and "SQLite serves one process" in refused.stderr
     with start_cli_server(
-        *("--workers", "2", "--db", pg_db, "--model", model, *AUTH),
+        *("--workers", "2", "--worker-healthcheck-seconds", "60"),
+        *("--db", pg_db, "--model", model, *AUTH),
         log=tmp_path / "workers.log",
     ) as server:
         c = OpenAI(base_url=server.base_url, api_key=KEY, max_retries=0)
