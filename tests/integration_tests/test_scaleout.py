@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import contextlib
 import itertools
 import json
 import subprocess
@@ -312,15 +311,31 @@ class Conversations:
         self.runs_created = 0
         self.kill_now = asyncio.Event()
 
-    async def call(self, make: Callable[[AsyncOpenAI], Awaitable[Any]], avoid: int | None = None):  # type: ignore[no-untyped-def]
-        """``make(client)`` on the next live process (not ``avoid``); (index, result)."""
+    async def call(  # type: ignore[no-untyped-def]
+        self,
+        make: Callable[[AsyncOpenAI], Awaitable[Any]],
+        avoid: int | None = None,
+        repeat_refused: str | None = None,
+    ):
+        """``make(client)`` on the next live process (not ``avoid``); (index, result).
+
+        A process that dies under a request may have committed it before its answer was
+        lost, so the repeat on another process is refused with a 400. When the request is
+        not idempotent, ``repeat_refused`` names that refusal: it is then the expected
+        answer to a repeat (and only to a repeat), and the result is (-1, None)."""
+        repeated = False
         for _ in range(6):
             index, client = self.rr.next(avoid=avoid)
             try:
                 return index, await make(client)
+            except openai.BadRequestError as refused:
+                if repeated and repeat_refused and repeat_refused in refused.message:
+                    return -1, None
+                raise
             except (openai.APIConnectionError, openai.InternalServerError):
                 if self.rr.replicas[index].alive:
                     raise
+                repeated = True
                 await asyncio.sleep(0.2)  # it died under us: the next live one
         raise AssertionError("no live process answered")
 
@@ -337,11 +352,11 @@ class Conversations:
             await asyncio.sleep(0.3)
 
     async def create_run(self, thread_id: str, assistant_id: str) -> tuple[int, Any]:
-        try:
-            made = await self.call(
-                lambda c: c.beta.threads.runs.create(thread_id, assistant_id=assistant_id)
-            )
-        except openai.BadRequestError:  # a retry after the first attempt was committed
+        made = await self.call(
+            lambda c: c.beta.threads.runs.create(thread_id, assistant_id=assistant_id),
+            repeat_refused="already has an active run",
+        )
+        if made[1] is None:  # the first attempt was committed by a process that then died
             _, page = await self.call(lambda c: c.beta.threads.runs.list(thread_id, limit=1))
             made = (-1, page.data[0])
         self.runs_created += 1
@@ -361,14 +376,14 @@ class Conversations:
         if run.status == "requires_action":
             call_id = run.required_action.submit_tool_outputs.tool_calls[0].id
             outputs = [{"tool_call_id": call_id, "output": f"sunny {number}"}]
-            # BadRequest: a retry after the first attempt (to a process that died) was taken.
-            with contextlib.suppress(openai.BadRequestError):
-                submitted_on, _ = await self.call(
-                    lambda c: c.beta.threads.runs.submit_tool_outputs(
-                        run.id, thread_id=thread.id, tool_outputs=outputs
-                    ),
-                    avoid=creator,
-                )
+            submitted_on, _ = await self.call(
+                lambda c: c.beta.threads.runs.submit_tool_outputs(
+                    run.id, thread_id=thread.id, tool_outputs=outputs
+                ),
+                avoid=creator,
+                repeat_refused="do not accept tool outputs",
+            )
+            submitted_on = None if submitted_on == -1 else submitted_on
             run = await self.settle(thread.id, run.id)
         return {
             "thread": thread.id,
@@ -387,8 +402,11 @@ class Conversations:
         )
         creator, run = await self.create_run(thread.id, assistant_id)
         cancelled_on, _ = await self.call(
-            lambda c: c.beta.threads.runs.cancel(run.id, thread_id=thread.id), avoid=creator
+            lambda c: c.beta.threads.runs.cancel(run.id, thread_id=thread.id),
+            avoid=creator,
+            repeat_refused="Cannot cancel run with status",
         )
+        cancelled_on = None if cancelled_on == -1 else cancelled_on
         await self.settle(thread.id, run.id)
         return {
             "thread": thread.id,
