@@ -14,6 +14,10 @@ decoding and message objects per run, so:
   When messages were only added, only those are read and converted. So several
   processes on one database never use a stale copy: the database decides, the cache only
   saves the decoding and conversion.
+
+The cache is bounded twice: by threads, and by an estimate of the memory its messages
+hold, so that a few very long threads neither pin the process's memory nor make each of
+Python's full garbage collections walk hundreds of thousands of cached objects.
 """
 
 from __future__ import annotations
@@ -33,17 +37,35 @@ from .tools import CODE_INTERPRETER
 
 #: Threads whose converted messages this process keeps (least recently used go first).
 CACHED_THREADS = 256
+#: What those may hold together, estimated (``History.weight``): about 15,000 short messages.
+CACHED_BYTES = 32 * 1024 * 1024
+#: A message's own estimated cost besides its text: the stored dict and the LangChain
+#: message with their parts (a few dozen Python objects).
+MESSAGE_OVERHEAD_BYTES = 2048
+
+
+def message_weight(message: Mapping[str, Any]) -> int:
+    """Estimated memory one cached message holds: its overhead and its text, kept twice
+    (as stored and as converted)."""
+    text = 0
+    for part in message.get("content") or ():
+        value = (part.get("text") or {}).get("value") if isinstance(part, dict) else None
+        if isinstance(value, str):
+            text += len(value)
+    return MESSAGE_OVERHEAD_BYTES + 2 * text
 
 
 @dataclass(frozen=True)
 class History:
     """A thread's messages as stored (``messages``: every one read, for the files note and
-    images) and as the model sees them; ``kept``: how many newest ones the prompt shows."""
+    images) and as the model sees them; ``kept``: how many newest ones the prompt shows;
+    ``weight``: the memory they hold, estimated (``message_weight``)."""
 
     messages: list[dict[str, Any]]
     converted: list[BaseMessage]
     image_ids: list[str]
     kept: int | None = None
+    weight: int = 0
 
     def as_prompt(self, images: Mapping[str, str]) -> list[BaseMessage]:
         """The shown messages converted; with image files, converted afresh with their URLs."""
@@ -65,12 +87,12 @@ def _history(messages: list[dict[str, Any]], before: History | None = None) -> H
     """``messages`` converted; ``before``: an already converted copy of the first ones."""
     if before is None:
         ids = image_file_ids(messages)
-        return History(messages, [] if ids else thread_as_messages(messages), ids)
-    ids = before.image_ids or image_file_ids(messages[len(before.messages) :])
-    converted = (
-        [] if ids else before.converted + thread_as_messages(messages[len(before.messages) :])
-    )
-    return History(messages, converted, ids)
+        weight = sum(map(message_weight, messages))
+        return History(messages, [] if ids else thread_as_messages(messages), ids, weight=weight)
+    new = messages[len(before.messages) :]
+    ids = before.image_ids or image_file_ids(new)
+    converted = [] if ids else before.converted + thread_as_messages(new)
+    return History(messages, converted, ids, weight=before.weight + sum(map(message_weight, new)))
 
 
 Marker = tuple[int, str | None]
@@ -79,10 +101,27 @@ Marker = tuple[int, str | None]
 class ThreadHistory:
     """Loads a run's ``History``, from this process's cache when the database agrees."""
 
-    def __init__(self, store: Store, capacity: int = CACHED_THREADS) -> None:
+    def __init__(
+        self, store: Store, capacity: int = CACHED_THREADS, capacity_bytes: int = CACHED_BYTES
+    ) -> None:
         self.store = store
         self.capacity = capacity
+        self.capacity_bytes = capacity_bytes
         self._cache: OrderedDict[tuple[str | None, str], tuple[Marker, History]] = OrderedDict()
+        self._weight = _Weight()
+
+    @property
+    def cached_threads(self) -> int:
+        return len(self._cache)
+
+    def cached_thread_ids(self) -> list[str]:
+        """The cached threads' ids, least recently used first."""
+        return [thread_id for _, thread_id in self._cache]
+
+    @property
+    def cached_bytes(self) -> int:
+        """The estimated memory the cached threads hold (never above ``capacity_bytes``)."""
+        return self._weight.total
 
     def scoped(self, project: str | None) -> ThreadHistory:
         """The same cache, reading only ``project``'s messages (a run's project)."""
@@ -126,13 +165,30 @@ class ThreadHistory:
             history = await self._read(thread_id, run_id, marker, cached)
             newest = history.messages[-1]["id"] if history.messages else None
             if (len(history.messages), newest) != marker:
-                self._cache.pop(key, None)  # changed while reading: use it, do not keep it
+                self._drop(key)  # changed while reading: use it, do not keep it
                 return replace(history, kept=kept) if kept is not None else history
         self._keep(key, marker, history)
         return replace(history, kept=kept) if kept is not None else history
 
     def _keep(self, key: tuple[str | None, str], marker: Marker, history: History) -> None:
+        """Keep ``history`` as the newest entry, then drop the least recently used ones
+        until both bounds hold (a thread heavier than the whole bound is not kept)."""
+        self._drop(key)
+        if history.weight > self.capacity_bytes:
+            return
         self._cache[key] = (marker, history)
-        self._cache.move_to_end(key)
-        while len(self._cache) > self.capacity:
-            self._cache.popitem(last=False)
+        self._weight.total += history.weight
+        while len(self._cache) > self.capacity or self._weight.total > self.capacity_bytes:
+            self._drop(next(iter(self._cache)))
+
+    def _drop(self, key: tuple[str | None, str]) -> None:
+        dropped = self._cache.pop(key, None)
+        if dropped is not None:
+            self._weight.total -= dropped[1].weight
+
+
+@dataclass
+class _Weight:
+    """The cache's running total, shared by its project-scoped views (``scoped``)."""
+
+    total: int = 0
