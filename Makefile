@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install bubblewrap browser postgres-server fault-tools test test-postgres unit integration lint format type serve demo bench clean notebook
+.PHONY: help install bubblewrap browser postgres-server fault-tools kernel-vm test test-postgres unit integration lint format type serve demo bench clean notebook
 
 help: ## Show this help (every target)
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
-install: bubblewrap $(STAMP) browser postgres-server fault-tools ## Create .venv (package, every extra, dev tools); bubblewrap, chromium, PostgreSQL
+install: bubblewrap $(STAMP) browser postgres-server fault-tools kernel-vm ## Create .venv (package, every extra, dev tools); bubblewrap, chromium, PostgreSQL, QEMU
 
 # The sandbox's seccomp filter is compiled with libseccomp (Debian `libseccomp2`, loaded by
 # the pyseccomp package); bwrap itself does not depend on it.
@@ -61,7 +61,18 @@ fault-tools: ## Install chattr and mount (Debian e2fsprogs, mount) if missing
 	  sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq e2fsprogs mount; \
 	else echo "chattr/mount are missing: install e2fsprogs and mount"; exit 1; fi
 
-test: $(STAMP) browser postgres-server fault-tools ## Unit + integration tests on SQLite, then integration tests on PostgreSQL
+# The sandbox's cgroup v2 test boots a real kernel with cgroup v2 in a software-emulated VM
+# (tests/integration_tests/kernel_vm.py): QEMU, Debian's kernel and a static busybox.
+kernel-vm: ## Install QEMU, a Linux kernel and busybox-static for the cgroup v2 test (apt-get)
+	@if command -v qemu-system-x86_64 >/dev/null && [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1 && \
+	    ls /boot/vmlinuz-* >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null && { [ "$$(id -u)" = 0 ] || sudo -n true 2>/dev/null; }; then \
+	  S=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$S apt-get update -qq && $$S env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    qemu-system-x86 linux-image-amd64 busybox-static >/dev/null; \
+	else echo "the cgroup v2 test needs qemu-system-x86, linux-image-amd64 and busybox-static"; exit 1; fi
+
+test: $(STAMP) browser postgres-server fault-tools kernel-vm ## Unit + integration tests on SQLite, then integration tests on PostgreSQL
 	$(PY) -m pytest -q tests
 	$(PY) -m pytest -q tests/integration_tests --db postgres
 

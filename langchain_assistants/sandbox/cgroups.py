@@ -4,10 +4,15 @@ Where the server may create cgroups (as root, typically), each execution gets it
 group with ``memory`` and ``pids`` limits, so a memory bomb or a fork bomb is stopped by
 the kernel for that execution alone, and every process left in it is killed at the end.
 
-* cgroup v2 (``/sys/fs/cgroup`` is ``cgroup2``): a ``langchain-assistants`` group at the
-  root of the hierarchy (where the no-internal-process rule does not apply) with the
-  ``memory`` and ``pids`` controllers enabled; one child per execution (``memory.max``,
-  ``pids.max``, ``cgroup.kill`` at the end).
+* cgroup v2 (``/sys/fs/cgroup`` is ``cgroup2``): a ``langchain-assistants`` group with the
+  ``memory`` and ``pids`` controllers enabled, one child per execution (``memory.max``,
+  ``pids.max``, ``cgroup.kill`` at the end). The group is made at the root of the
+  hierarchy, where the no-internal-process rule does not apply. Where that fails because
+  the root the server sees is itself a group with processes in it (a container with its
+  own cgroup namespace and a writable ``/sys/fs/cgroup``, or a systemd unit with
+  ``Delegate=yes``), the server's own group is used the way delegation intends: its
+  processes move into a ``leaf`` child, and the ``langchain-assistants`` group becomes
+  that leaf's sibling.
 * cgroup v1 (``/sys/fs/cgroup/memory`` and ``/sys/fs/cgroup/pids``, also the "hybrid"
   layout): one child per execution in both hierarchies, under the server's own group
   (``memory.limit_in_bytes``, ``pids.max``).
@@ -29,6 +34,10 @@ from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 GROUP_NAME = "langchain-assistants"
+#: Where a delegated group's processes move, so that the group may enable controllers.
+LEAF_NAME = "leaf"
+_CONTROLLERS = {"memory", "pids"}
+_ENABLE_ATTEMPTS = 5
 _REMOVE_ATTEMPTS = 50
 
 
@@ -123,15 +132,59 @@ def cgroup_manager() -> CgroupManager | None:
 def _v2_manager() -> CgroupManager | None:
     if not (CGROUP_ROOT / "cgroup.controllers").is_file():
         return None
-    if not {"memory", "pids"} <= set((CGROUP_ROOT / "cgroup.controllers").read_text().split()):
+    if not _words(CGROUP_ROOT / "cgroup.controllers") >= _CONTROLLERS:
         return None
-    parent = CGROUP_ROOT / GROUP_NAME
-    parent.mkdir(exist_ok=True)
-    enabled = set((CGROUP_ROOT / "cgroup.subtree_control").read_text().split())
-    if not {"memory", "pids"} <= enabled:
-        (CGROUP_ROOT / "cgroup.subtree_control").write_text("+memory +pids")
-    (parent / "cgroup.subtree_control").write_text("+memory +pids")
+    try:
+        _enable_controllers(CGROUP_ROOT)
+    except OSError:  # EBUSY: this root has processes (a namespace's root), so delegate
+        parent = _delegated_parent(CGROUP_ROOT / _own_v2_group().lstrip("/"))
+    else:
+        parent = CGROUP_ROOT / GROUP_NAME
+        parent.mkdir(exist_ok=True)
+    _enable_controllers(parent)
     return CgroupManager(2, parent, parent)
+
+
+def _delegated_parent(own: Path) -> Path:
+    """Make ``own`` (the server's group) a parent of groups: move every process in it into
+    its ``leaf`` child, enable the controllers for its children, and return its
+    ``langchain-assistants`` child. Processes may join ``own`` meanwhile (another worker
+    starting, ``docker exec``), so the move is repeated until enabling succeeds."""
+    if not _words(own / "cgroup.controllers") >= _CONTROLLERS:
+        raise OSError(f"cgroup {own} lacks the memory and pids controllers")
+    leaf = own / LEAF_NAME
+    leaf.mkdir(exist_ok=True)
+    for attempt in range(_ENABLE_ATTEMPTS):
+        for pid in _members(own):
+            with contextlib.suppress(ProcessLookupError, FileNotFoundError):
+                (leaf / "cgroup.procs").write_text(str(pid))
+        try:
+            _enable_controllers(own)
+            break
+        except OSError:  # EBUSY: a process joined ``own`` after the move
+            if attempt == _ENABLE_ATTEMPTS - 1:
+                raise
+    parent = own / GROUP_NAME
+    parent.mkdir(exist_ok=True)
+    return parent
+
+
+def _enable_controllers(group: Path) -> None:
+    """Let ``group``'s children use the memory and pids controllers (a no-op if they may)."""
+    if not _words(group / "cgroup.subtree_control") >= _CONTROLLERS:
+        (group / "cgroup.subtree_control").write_text("+memory +pids")
+
+
+def _own_v2_group() -> str:
+    """This process's group in the v2 hierarchy (``0::/path`` in ``/proc/self/cgroup``)."""
+    for line in Path("/proc/self/cgroup").read_text().splitlines():
+        if line.startswith("0::"):
+            return line[3:]
+    raise OSError("this process is in no cgroup v2 group")
+
+
+def _words(path: Path) -> set[str]:
+    return set(path.read_text().split())
 
 
 def _v1_manager() -> CgroupManager | None:
