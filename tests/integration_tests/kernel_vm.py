@@ -57,6 +57,7 @@ sh {out}/guest.sh > {out}/guest.log 2>&1
 echo $? > {out}/guest.rc
 sync
 echo o > /proc/sysrq-trigger
+sleep 60  # the power-off is asynchronous: PID 1 must not exit first (a kernel panic)
 """
 
 
