@@ -5,9 +5,10 @@ a test machine has one of them. To test the other on a real kernel, this boots D
 kernel (package ``linux-image-amd64``) under QEMU (``qemu-system-x86``, software
 emulation: no KVM needed) with a busybox (``busybox-static``) initramfs built per call.
 The guest sees this machine's root file system read-only over 9p, so it runs the same
-Python, virtualenv and bubblewrap; ``/tmp`` is its own tmpfs, ``/sys/fs/cgroup`` a
-``cgroup2`` mount, and ``/tmp/out`` a directory shared with the host, writable, where the
-guest script runs and leaves what it has to say. ``make install`` installs the packages.
+Python, virtualenv and bubblewrap; ``/tmp`` is its own tmpfs (with the script's working
+directory shared again at its own path, in case it lies under ``/tmp``), ``/sys/fs/cgroup``
+a ``cgroup2`` mount, and ``/tmp/out`` a directory shared with the host, writable, where
+the guest script runs and leaves what it has to say. ``make install`` installs the packages.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ $B mount -t tmpfs shm /host/dev/shm
 $B mount -t devpts pts /host/dev/pts
 $B mount -t tmpfs tmp /host/tmp
 $B mount -t tmpfs run /host/run
-$B mkdir -p /host{out}
+$B mkdir -p /host{out} /host{cwd}
 $B mount -t 9p -o $P out /host{out}
+$B mount -t 9p -o $P,ro,cache=loose cwd /host{cwd}
 $B umount /proc
 exec $B switch_root /host /bin/sh {out}/.boot.sh
 """
@@ -107,7 +109,7 @@ def run_in_vm(
     (out / "guest.sh").write_text(script)
     (out / ".boot.sh").write_text(BOOT.format(cwd=cwd, out=GUEST_OUT))
     initrd = work / "initrd.cpio"
-    _write_initramfs(initrd, kernel)
+    _write_initramfs(initrd, kernel, cwd)
     command = [
         *(QEMU, "-accel", "tcg,thread=multi", "-cpu", "max", "-smp", "2"),
         *("-m", str(memory_mb), "-nographic", "-no-reboot", "-nic", "none"),
@@ -117,6 +119,9 @@ def run_in_vm(
         "local,path=/,mount_tag=host,security_model=none,readonly=on,multidevs=remap",
         "-virtfs",
         f"local,path={out},mount_tag=out,security_model=none",
+        # ``cwd`` again on its own: it may lie under /tmp, which the guest's tmpfs hides.
+        "-virtfs",
+        f"local,path={cwd},mount_tag=cwd,security_model=none,readonly=on,multidevs=remap",
     ]
     try:
         console = subprocess.run(
@@ -133,7 +138,7 @@ def run_in_vm(
     )
 
 
-def _write_initramfs(path: Path, kernel: Path) -> None:
+def _write_initramfs(path: Path, kernel: Path, cwd: Path) -> None:
     """An uncompressed initramfs: busybox, the 9p modules of ``kernel`` and ``INIT``."""
     release = kernel.name.removeprefix("vmlinuz-")
     modules = _modules_in_load_order(Path("/usr/lib/modules") / release, MODULES)
@@ -146,7 +151,7 @@ def _write_initramfs(path: Path, kernel: Path) -> None:
         name = module.name.removesuffix(".xz")
         names.append(name)
         files.append((f"modules/{name}", data, 0o644))
-    init = INIT.format(modules=" ".join(names), out=GUEST_OUT)
+    init = INIT.format(modules=" ".join(names), out=GUEST_OUT, cwd=cwd)
     files.append(("init", init.encode(), 0o755))
     with path.open("wb") as archive:
         for directory in ("bin", "modules"):
