@@ -53,6 +53,20 @@ class ExecutionCgroup:
         for directory in self.dirs:
             (directory / "cgroup.procs").write_text(str(pid))
 
+    def oom_kills(self) -> int:
+        """How many of the group's processes the kernel killed for want of memory (the
+        ``oom_kill`` count of v2's ``memory.events`` or v1's ``memory.oom_control``)."""
+        name = "memory.events" if self.version == 2 else "memory.oom_control"
+        try:
+            lines = (self.dirs[0] / name).read_text().splitlines()
+        except OSError:
+            return 0
+        for line in lines:
+            key, _, value = line.partition(" ")
+            if key == "oom_kill" and value.strip().isdigit():
+                return int(value)
+        return 0
+
     def close(self) -> None:
         """Kill whatever still runs in the group and remove it (quietly, best effort)."""
         for directory in self.dirs:

@@ -84,6 +84,8 @@ class Launch:
     user: int | None = None
     cgroup: ExecutionCgroup | None = None
     isolated: bool = False
+    #: Set by ``finished``: processes of the execution the kernel killed out of memory.
+    oom_kills: int = 0
     _child_ends: list[int] = field(default_factory=list)
     _info_read: int | None = None
     _block_write: int | None = None
@@ -125,6 +127,7 @@ class Launch:
         self._child_ends.clear()
         self._info_read = self._block_write = None
         if self.cgroup is not None:
+            self.oom_kills = self.cgroup.oom_kills()
             self.cgroup.close()
             self.cgroup = None
 

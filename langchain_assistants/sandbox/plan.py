@@ -43,6 +43,7 @@ class RunPlan:
     timeout: float
     max_output_bytes: int
     before: Snapshot
+    memory_mb: int | None = None
 
     def buffer(self) -> BoundedBuffer:
         """A fresh capture buffer for one of the child's output streams."""
@@ -159,6 +160,7 @@ def prepare_run(
         timeout=timeout,
         max_output_bytes=max_output_bytes,
         before=before,
+        memory_mb=memory_mb,
     )
 
 
@@ -180,6 +182,8 @@ def finish_run(
         images=figure_images(plan.output_dir, plan.run_id),
         files=changed_files(plan.before, after),
         timeout=plan.timeout,
+        oom_kills=plan.launch.oom_kills,
+        memory_mb=plan.memory_mb,
     )
 
 

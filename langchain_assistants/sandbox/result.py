@@ -14,7 +14,9 @@ class ExecutionResult:
     ``exit_code`` is the process return code (negative: killed by that signal; ``None``: not
     known). ``images`` are PNGs of the matplotlib figures left open; ``files`` are files in the
     working directory that the cell created or modified. ``timeout`` is the limit that applied
-    (used to word the timeout line in ``logs``).
+    (used to word the timeout line in ``logs``). ``oom_kills``: how many of its processes the
+    kernel killed at the execution's memory limit (``memory_mb``; known where it has a
+    cgroup).
     """
 
     stdout: str
@@ -24,6 +26,8 @@ class ExecutionResult:
     images: list[Path] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
     timeout: float | None = None
+    oom_kills: int = 0
+    memory_mb: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -33,7 +37,15 @@ class ExecutionResult:
     @property
     def status_line(self) -> str | None:
         """One line explaining an abnormal end (timeout, crash, error exit), else None."""
-        return status_line(self.exit_code, timed_out=self.timed_out, timeout=self.timeout)
+        line = status_line(self.exit_code, timed_out=self.timed_out, timeout=self.timeout)
+        if not self.oom_kills:
+            return line
+        killed = "a process" if self.oom_kills == 1 else f"{self.oom_kills} processes"
+        limit = f" of {self.memory_mb} MiB" if self.memory_mb else ""
+        memory = f"Out of memory: the kernel killed {killed} at the execution's memory limit{limit}"
+        if line is None:
+            return memory
+        return line.replace(": memory limit?", "") + f". {memory}"
 
     @property
     def logs(self) -> str:

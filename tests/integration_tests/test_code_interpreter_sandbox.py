@@ -19,6 +19,7 @@ import e2b_code_interpreter as e2b
 import pytest
 from openai import OpenAI
 
+from langchain_assistants.sandbox.cgroups import cgroup_manager
 from langchain_assistants.server.embedded import RunningServer, start_server
 from langchain_assistants.testing.cli_server import start_cli_server
 
@@ -58,6 +59,19 @@ ESCAPES = {
                  '    time.sleep(0.01)')
         subprocess.Popen([sys.executable, '-c', child], start_new_session=True)
         time.sleep(120)
+    """,
+    "oom": """
+        import os
+        pids = []
+        for _ in range(6):  # each under the 1024 MiB address-space cap, together over it
+            pid = os.fork()
+            if pid == 0:
+                blob = bytearray(250 * 1024 * 1024)
+                for i in range(0, len(blob), 4096):
+                    blob[i] = 1
+                os._exit(0)
+            pids.append(pid)
+        print([os.waitpid(pid, 0)[1] for pid in pids].count(9), 'killed')
     """,
     "proc": "import os\nprint(sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))",
     "env": "import os\nprint(sorted(os.environ.items()))",
@@ -212,6 +226,18 @@ def test_setsid_child_does_not_outlive_the_execution(
     size = grow.stat().st_size
     time.sleep(0.5)
     assert grow.stat().st_size == size
+
+
+def test_the_model_is_told_when_the_memory_limit_killed_processes(
+    contained: RunningServer,
+) -> None:
+    logs = ask(contained, "oom")["logs"]
+    if cgroup_manager() is None:  # no cgroups here: each process alone stays under rlimits
+        assert logs.startswith("0 killed"), logs
+        return
+    assert int(logs.split()[0]) >= 1, logs
+    assert "Out of memory: the kernel killed" in logs, logs
+    assert "at the execution's memory limit of 1024 MiB" in logs, logs  # the server's default
 
 
 def test_cancelling_the_run_kills_the_execution(

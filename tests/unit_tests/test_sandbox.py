@@ -297,6 +297,13 @@ def test_logs_and_status_lines() -> None:
         "Process exited with code -9 (killed by SIGKILL: memory limit?)\n"
     )
     assert result(stdout="a\n", exit_code=2).logs == "a\nProcess exited with code 2\n"
+    assert result(exit_code=-9, oom_kills=1, memory_mb=256).logs == (
+        "Process exited with code -9 (killed by SIGKILL). Out of memory: the kernel killed "
+        "a process at the execution's memory limit of 256 MiB\n"
+    )
+    assert result(stdout="done\n", oom_kills=3).logs == (  # children killed, the cell ended
+        "done\nOut of memory: the kernel killed 3 processes at the execution's memory limit\n"
+    )
 
 
 def test_bounded_buffer_keeps_head_and_tail() -> None:
