@@ -83,14 +83,18 @@ def unavailable_reason() -> str | None:
     """Why no VM can be booted here (what to install), or None."""
     if shutil.which(QEMU) is None:
         return f"{QEMU} is missing (Debian package qemu-system-x86; make install)"
-    static = (
-        Path(BUSYBOX).is_file() and subprocess.run(["ldd", BUSYBOX], capture_output=True).returncode
-    )
-    if not static:  # the initramfs has no C library: busybox must be linked statically
+    if not _is_static(BUSYBOX):  # the initramfs has no C library
         return f"no static {BUSYBOX} (Debian package busybox-static; make install)"
     if kernel_image() is None:
         return "no kernel in /boot (Debian package linux-image-amd64; make install)"
     return None
+
+
+def _is_static(path: str) -> bool:
+    """Whether ``path`` is an executable that needs no dynamic loader (``ldd`` refuses it)."""
+    if not Path(path).is_file():
+        return False
+    return subprocess.run(["ldd", path], capture_output=True).returncode != 0
 
 
 def run_in_vm(
@@ -110,7 +114,7 @@ def run_in_vm(
     (out / ".boot.sh").write_text(BOOT.format(cwd=cwd, out=GUEST_OUT))
     initrd = work / "initrd.cpio"
     _write_initramfs(initrd, kernel, cwd)
-    command = [
+    command = [  # software emulation: KVM, where present, may not run nested guests
         *(QEMU, "-accel", "tcg,thread=multi", "-cpu", "max", "-smp", "2"),
         *("-m", str(memory_mb), "-nographic", "-no-reboot", "-nic", "none"),
         *("-kernel", str(kernel), "-initrd", str(initrd)),
@@ -127,14 +131,16 @@ def run_in_vm(
         console = subprocess.run(
             command, capture_output=True, text=True, errors="replace", timeout=timeout
         ).stdout
-    except subprocess.TimeoutExpired as expired:
-        console = f"(timed out after {timeout} s)\n{expired.stdout or ''}"
+    except subprocess.TimeoutExpired as expired:  # its output is bytes, whatever text= says
+        partial = expired.stdout or b""
+        text = partial.decode(errors="replace") if isinstance(partial, bytes) else partial
+        console = f"(timed out after {timeout} s)\n{text}"
     rc = out / "guest.rc"
     log = out / "guest.log"
     return GuestRun(
         int(rc.read_text()) if rc.is_file() else None,
         log.read_text(errors="replace") if log.is_file() else "",
-        console if isinstance(console, str) else console.decode(errors="replace"),
+        console,
     )
 
 
