@@ -70,7 +70,7 @@ kernel-vm: ## Install QEMU, a Linux kernel and busybox-static for the cgroup v2 
 	  S=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$S apt-get update -qq && $$S env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	    qemu-system-x86 linux-image-amd64 busybox-static >/dev/null; \
-	else echo "the cgroup v2 test needs qemu-system-x86, linux-image-amd64 and busybox-static"; exit 1; fi
+	else echo "note: the cgroup v2 test needs qemu-system-x86, linux-image-amd64 and busybox-static"; fi
 
 test: $(STAMP) browser postgres-server fault-tools kernel-vm ## Unit + integration tests on SQLite, then integration tests on PostgreSQL
 	$(PY) -m pytest -q tests
