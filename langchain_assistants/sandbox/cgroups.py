@@ -9,10 +9,9 @@ the kernel for that execution alone, and every process left in it is killed at t
   ``pids.max``, ``cgroup.kill`` at the end). The group is made at the root of the
   hierarchy, where the no-internal-process rule does not apply. Where that fails because
   the root the server sees is itself a group with processes in it (a container with its
-  own cgroup namespace and a writable ``/sys/fs/cgroup``, or a systemd unit with
-  ``Delegate=yes``), the server's own group is used the way delegation intends: its
-  processes move into a ``leaf`` child, and the ``langchain-assistants`` group becomes
-  that leaf's sibling.
+  own cgroup namespace and a writable ``/sys/fs/cgroup``), the server's own group is used
+  the way delegation intends: its processes move into a ``leaf`` child, and the
+  ``langchain-assistants`` group becomes that leaf's sibling.
 * cgroup v1 (``/sys/fs/cgroup/memory`` and ``/sys/fs/cgroup/pids``, also the "hybrid"
   layout): one child per execution in both hierarchies, under the server's own group
   (``memory.limit_in_bytes``, ``pids.max``).
